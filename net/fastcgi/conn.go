@@ -104,7 +104,7 @@ func (c *Conn) Reset(rw io.ReadWriter, peer string) {
 	c.out, c.open = c.out[:0], -1
 	c.stage, c.err = stageIdle, nil
 	c.req = Request{c: c}
-	c.resp = Response{c: c}
+	c.resp = Response{c: c, header: c.resp.header[:0]}
 }
 
 // Peer returns the name given to NewConn or Reset.
