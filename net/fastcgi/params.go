@@ -75,16 +75,32 @@ func decodeParams(b []byte, dst []pair) ([]pair, error) {
 	return dst, nil
 }
 
-// DecodeParams decodes a complete params stream into a map, for clients and
-// tests; a later duplicate name wins.
-func DecodeParams(b []byte) (map[string]string, error) {
+// Pair is a decoded name-value pair, for clients, tests and chapters.
+type Pair struct{ Name, Value string }
+
+// DecodePairs decodes a complete params stream, keeping the order.
+func DecodePairs(b []byte) ([]Pair, error) {
 	pairs, err := decodeParams(b, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Pair, len(pairs))
+	for i, p := range pairs {
+		out[i] = Pair{string(p.name), string(p.value)}
+	}
+	return out, nil
+}
+
+// DecodeParams decodes a complete params stream into a map; a later
+// duplicate name wins.
+func DecodeParams(b []byte) (map[string]string, error) {
+	pairs, err := DecodePairs(b)
 	if err != nil {
 		return nil, err
 	}
 	m := make(map[string]string, len(pairs))
 	for _, p := range pairs {
-		m[string(p.name)] = string(p.value)
+		m[p.Name] = p.Value
 	}
 	return m, nil
 }
