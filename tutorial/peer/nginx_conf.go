@@ -42,6 +42,11 @@ type NginxConfig struct {
 	// (status, nginx's total time, the FastCGI server's time), the figures
 	// a chapter tables. Off by default: logging costs time under wrk.
 	AccessLog bool
+	// Root is the document root nginx reports in DOCUMENT_ROOT and
+	// SCRIPT_FILENAME; empty means Dir/www. Scripts here are Go functions,
+	// so nothing is read from it: a fixed Root such as /srv/www makes the
+	// bytes nginx sends the same from run to run (the fuzz seeds use that).
+	Root string
 }
 
 // keepaliveConns is the keepalive size of the upstream block: how many idle
@@ -54,6 +59,7 @@ type confData struct {
 	User      bool   // add "user root;" so workers can open files under a 0700 dir
 	Workers   int    // worker_processes
 	Dir       string // the prefix; every file nginx writes is under it
+	Root      string // the document root
 	AccessLog bool
 	Port      int
 	Upstream  string // the server line of the upstream block, or "" without KeepConn
@@ -105,7 +111,7 @@ http {
     server {
         listen 127.0.0.1:{{.Port}};
         server_name localhost;
-        root {{.Path "www"}};
+        root "{{.Root}}";
 
         location ~ \.php$ {
             fastcgi_pass {{.Pass}};
@@ -152,7 +158,7 @@ func (cfg NginxConfig) check() error {
 	if cfg.Dir == "" {
 		return errors.New("peer: nginx config: Dir is required")
 	}
-	if strings.ContainsAny(cfg.Dir, "$\"\\\n;{}") {
+	if strings.ContainsAny(cfg.Dir+cfg.Root, "$\"\\\n;{}") {
 		// nginx expands $ in root and has no escape for it; the rest would
 		// need quoting rules this small writer does not implement.
 		return fmt.Errorf("peer: nginx dir %q: contains a character nginx.conf cannot hold", cfg.Dir)
@@ -177,11 +183,15 @@ func renderConf(cfg NginxConfig) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
+	if cfg.Root == "" {
+		cfg.Root = filepath.Join(cfg.Dir, "www")
+	}
 	mods := nginxModules()
 	d := confData{
 		User:      os.Geteuid() == 0,
 		Workers:   max(cfg.Workers, 1),
 		Dir:       cfg.Dir,
+		Root:      cfg.Root,
 		AccessLog: cfg.AccessLog,
 		Port:      cfg.Port,
 		Pass:      addr,
