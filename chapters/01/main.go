@@ -50,11 +50,11 @@ func main() {
 
 // result is what one run measured, for the chapter's test.
 type result struct {
-	ViaNginx bool       // the requests went through real nginx
-	Body     string     // /hello.php's body as the HTTP client got it
-	Records  []record   // /hello.php's records, in and out
+	ViaNginx bool           // the requests went through real nginx
+	Body     string         // /hello.php's body as the HTTP client got it
+	Records  []record       // /hello.php's records, in and out
 	Params   []fastcgi.Pair // its params, in the order sent
-	Slow     []served   // the two slow requests, as the worker timed them
+	Slow     []served       // the two slow requests, as the worker timed them
 }
 
 // setup is what run and serve share: the listener, the worker and nginx.
