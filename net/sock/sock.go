@@ -28,7 +28,8 @@ type Listener struct {
 }
 
 // IsUnix reports whether addr names a unix socket path rather than
-// host:port: any address with a '/'.
+// host:port: any address with a '/'. No host:port contains one, and a socket
+// in the current directory can still be named ./fpm.sock.
 func IsUnix(addr string) bool { return strings.Contains(addr, "/") }
 
 // Listen opens a blocking listening socket on addr (host:port, or a unix

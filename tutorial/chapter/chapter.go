@@ -17,6 +17,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/corofpm/corofpm/net/sock"
 )
 
 // Info describes a chapter for its -h text and its defaults.
@@ -41,9 +43,9 @@ type Options struct {
 	// Quick asks for the shortest run that still shows the lesson: fewer
 	// requests, shorter waits. Tests and the book's capture use it.
 	Quick bool
-	// Serve keeps the server running after the walkthrough, with a note on
-	// how to poke it (cgi-fcgi, curl, nc), until SIGINT or SIGTERM: the
-	// reader learns most by poking it.
+	// Serve runs the server instead of the walkthrough and keeps it up,
+	// with a note on how to poke it (curl, cgi-fcgi), until SIGINT or
+	// SIGTERM: the reader learns most by poking it.
 	Serve bool
 	// Listen is where -serve listens: host:port, such as 127.0.0.1:9000, or
 	// a unix socket path, told apart by its '/'. Parse has checked its form.
@@ -101,7 +103,7 @@ func ParseArgs(fs *flag.FlagSet, info Info, args []string) (*Options, error) {
 	fs.BoolVar(&opts.Quick, "quick", false,
 		"run the shortest version that still shows the lesson (fewer requests, shorter waits)")
 	fs.BoolVar(&opts.Serve, "serve", false,
-		"keep the server running after the walkthrough and print how to poke it; ^C stops it")
+		"instead of the walkthrough, start the server, print how to poke it (curl, cgi-fcgi) and keep it up; ^C stops it")
 	fs.StringVar(&opts.Listen, "listen", info.DefaultListen,
 		"where -serve listens: `ADDR` is host:port (127.0.0.1:9000) or a unix socket path (contains '/')")
 	fs.BoolVar(&opts.Verbose, "v", false,
@@ -138,11 +140,8 @@ func checkListen(o *Options) error {
 }
 
 // IsUnixAddr reports whether addr names a unix socket path rather than a
-// host:port. A '/' decides it: no host:port contains one, and a socket in
-// the current directory can still be named ./fpm.sock.
-func IsUnixAddr(addr string) bool {
-	return strings.Contains(addr, "/")
-}
+// host:port: sock.IsUnix, the one rule the whole project uses.
+func IsUnixAddr(addr string) bool { return sock.IsUnix(addr) }
 
 // usage prints the chapter's -h text to fs's output:
 //

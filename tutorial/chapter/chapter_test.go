@@ -13,7 +13,7 @@ import (
 var info01 = Info{
 	Number:        "01",
 	Title:         "FastCGI: one worker, one request at a time",
-	About:         "A master forks one worker; a second request waits for the first.\nWatch the accept queue.",
+	About:         "One worker serves one request at a time.",
 	DefaultListen: "127.0.0.1:9001",
 }
 
@@ -122,7 +122,7 @@ func TestUsage(t *testing.T) {
 		"  -listen ADDR\n",
 		`(default "127.0.0.1:9001")`,
 		"  -quick\n    \trun the shortest version that still shows the lesson",
-		"  -serve\n    \tkeep the server running",
+		"  -serve\n    \tinstead of the walkthrough",
 		"  -v\tverbose:",
 	} {
 		if !strings.Contains(out, want) {
