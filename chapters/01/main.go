@@ -74,7 +74,7 @@ func start(n *narrator.Narrator, addr string) (*setup, error) {
 	pid := os.Getpid()
 	s := &setup{ln: ln, done: make(chan error, 1)}
 	s.w = newWorker(ln, func(format string, args ...any) { n.From("worker", pid, format, args...) })
-	go func() { s.done <- s.w.run() }()
+	go func() { s.done <- s.w.Run() }()
 	n.Say("socket(2), bind(2), listen(2): fd %d on %s, backlog 128", ln.FD, ln.Addr)
 	n.Say("the worker (pid %d) now blocks in accept(2) on fd %d", pid, ln.FD)
 

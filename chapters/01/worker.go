@@ -1,30 +1,25 @@
 package main
 
 import (
-	"errors"
 	"sync"
 	"time"
 
+	"github.com/corofpm/corofpm/fpm"
 	"github.com/corofpm/corofpm/fpm/script"
 	"github.com/corofpm/corofpm/net/fastcgi"
 	"github.com/corofpm/corofpm/net/sock"
-	"golang.org/x/sys/unix"
 )
 
-// worker is the chapter's single FastCGI worker: one accept loop that serves
-// one connection, and so one request, at a time. It runs in the chapter's
-// own process; chapter 03 moves it into child processes.
+// worker is the chapter's single FastCGI worker: fpm's blocking worker,
+// which serves one connection, and so one request, at a time, plus what the
+// chapter records about it. It runs in the chapter's own process; chapter
+// 03 moves workers into child processes.
 type worker struct {
-	ln      *sock.Listener
-	conn    *fastcgi.Conn
+	fpm.BlockingWorker
 	scripts fastcgi.Handler
 	// logf reports a line the way the worker would log it; the chapter
 	// tags it with the role and pid.
 	logf func(format string, args ...any)
-
-	// peer and accepted describe the connection being served.
-	peer     string
-	accepted time.Time
 
 	// mu guards what the worker records for the chapter to read while it
 	// runs: the timestamps of every request and, when tracing, the records.
@@ -37,7 +32,7 @@ type worker struct {
 // served is what the worker measured of one request, in its own clock.
 type served struct {
 	Script   string
-	URI      string // REQUEST_URI, which tells the two slow requests apart
+	URI      string    // REQUEST_URI, which tells the two slow requests apart
 	Peer     string
 	Accepted time.Time // accept(2) returned the connection
 	Started  time.Time // the script began
@@ -52,45 +47,25 @@ type record struct {
 }
 
 func newWorker(ln *sock.Listener, logf func(string, ...any)) *worker {
-	w := &worker{ln: ln, logf: logf}
-	w.scripts = script.Default(script.Blocking{}, "")
-	w.conn = fastcgi.NewConn(nil, "", fastcgi.Config{Trace: w.trace})
+	w := &worker{logf: logf, scripts: script.Default(script.Blocking{}, "")}
+	w.BlockingWorker = fpm.BlockingWorker{
+		Listener: ln,
+		Handler:  w, // time every script (ServeFastCGI below)
+		Config:   fastcgi.Config{Trace: w.trace},
+		Logf:     logf,
+	}
 	return w
 }
 
-// ANCHOR: accept-loop
-// run is the worker's life: block in accept(2), serve that connection's
-// requests to the end, close it, and accept the next. While it serves, any
-// other connection waits in the listening socket's backlog.
-func (w *worker) run() error {
-	for {
-		c, err := w.ln.Accept() // the thread sleeps in the kernel here
-		if errors.Is(err, unix.EINVAL) {
-			return nil // the listener was shut down: time to stop
-		}
-		if err != nil {
-			return err
-		}
-		w.peer, w.accepted = c.Peer, time.Now()
-		w.conn.Reset(c, c.Peer)
-		if err := w.conn.Serve(w); err != nil {
-			w.logf("%v", err) // one line; the next connection is served
-		}
-		c.Close()
-	}
-}
-
-// ANCHOR_END: accept-loop
-
 // ServeFastCGI runs one script and records when it ran.
 func (w *worker) ServeFastCGI(rw *fastcgi.Response, r *fastcgi.Request) {
-	s := served{Script: script.Name(r), URI: r.Params.Get("REQUEST_URI"), Peer: w.peer, Accepted: w.accepted, Started: time.Now()}
+	s := served{Script: script.Name(r), URI: r.Params.Get("REQUEST_URI"), Peer: w.Peer, Accepted: w.Accepted, Started: time.Now()}
 	w.scripts.ServeFastCGI(rw, r)
 	s.Finished = time.Now()
 	w.mu.Lock()
 	w.served = append(w.served, s)
 	w.mu.Unlock()
-	w.logf("%s %s from %s in %s", r.Params.Get("REQUEST_METHOD"), s.Script, w.peer, s.Finished.Sub(s.Started).Round(time.Microsecond))
+	w.logf("%s %s from %s in %s", r.Params.Get("REQUEST_METHOD"), s.Script, w.Peer, s.Finished.Sub(s.Started).Round(time.Microsecond))
 }
 
 // trace keeps a copy of each record while tracing is on.
