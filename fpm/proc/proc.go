@@ -51,6 +51,10 @@ type Spec struct {
 	// Stdout and Stderr receive the child's output: a file is inherited
 	// as it is, another writer gets the lines through a pipe, nil discards.
 	Stdout, Stderr io.Writer
+	// Output, when set, receives the child's stdout and stderr together
+	// (instead of Stdout and Stderr). It is called once the child's pid is
+	// known, so that the writer can tag lines with it: "[worker 4211] ...".
+	Output func(pid int) io.Writer
 	// Detach starts the child in a session of its own (setsid) with no
 	// lifeline, so that it can outlive its parent: a daemon. Its Stdout
 	// and Stderr should be nil or files, or Wait waits for every process
@@ -98,7 +102,13 @@ func Start(spec Spec) (*Process, error) {
 	closeAfter = append(closeAfter, devnull)
 	fds := []uintptr{devnull.Fd()}
 	var copies []func()
-	for _, w := range []io.Writer{spec.Stdout, spec.Stderr} {
+	var tagged *lateWriter
+	outputs := []io.Writer{spec.Stdout, spec.Stderr}
+	if spec.Output != nil {
+		tagged = &lateWriter{}
+		outputs = []io.Writer{tagged}
+	}
+	for _, w := range outputs {
 		f, copyOut, err := outputFile(w, devnull)
 		if err != nil {
 			return nil, err
@@ -108,6 +118,9 @@ func Start(spec Spec) (*Process, error) {
 			closeAfter = append(closeAfter, f)
 			copies = append(copies, copyOut)
 		}
+	}
+	if tagged != nil {
+		fds = append(fds, fds[1]) // stderr shares stdout's pipe
 	}
 	for _, f := range spec.Files {
 		fds = append(fds, f.Fd())
@@ -137,6 +150,9 @@ func Start(spec Spec) (*Process, error) {
 		return nil, fmt.Errorf("proc: start %s: %w", spec.Role, err)
 	}
 	p.Pid = pid
+	if tagged != nil {
+		tagged.w = spec.Output(pid) // before any copy starts
+	}
 	go func() {
 		for _, c := range copies {
 			c()
@@ -162,6 +178,11 @@ func outputFile(w io.Writer, devnull *os.File) (*os.File, func(), error) {
 	}
 	return pw, func() { io.Copy(w, r); r.Close() }, nil
 }
+
+// lateWriter is a writer chosen after the fork, when the pid is known.
+type lateWriter struct{ w io.Writer }
+
+func (l *lateWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
 
 // Signal sends sig to the child.
 func (p *Process) Signal(sig syscall.Signal) error {

@@ -233,3 +233,18 @@ func TestSignalName(t *testing.T) {
 	assert.Equal(t, "SIGTERM", proc.SignalName(syscall.SIGTERM))
 	assert.Equal(t, "signal 31", proc.SignalName(syscall.Signal(31)))
 }
+
+func TestOutputKnowsThePid(t *testing.T) {
+	noChildrenLeft(t)
+	var out bytes.Buffer
+	var tagged int
+	p, err := proc.Start(proc.Spec{Role: "fail", Output: func(pid int) io.Writer {
+		tagged = pid
+		return &out
+	}})
+	require.NoError(t, err)
+	_, err = p.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, p.Pid, tagged)
+	assert.Equal(t, fmt.Sprintf("fail %d: told to fail\n", p.Pid), out.String(), "stderr went to Output")
+}
