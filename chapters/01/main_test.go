@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/corofpm/corofpm/net/fastcgi"
 	"github.com/corofpm/corofpm/tutorial/chapter"
+	"github.com/corofpm/corofpm/tutorial/chaptertest"
 	"github.com/corofpm/corofpm/tutorial/narrator"
 	"github.com/corofpm/corofpm/tutorial/peer"
 	"github.com/stretchr/testify/assert"
@@ -66,32 +64,10 @@ func TestChapter(t *testing.T) {
 // cgi-fcgi, then stops it with SIGINT.
 func TestServeWithCgiFcgiAndCurl(t *testing.T) {
 	peer.Need(t, "nginx", "cgi-fcgi", "curl")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ch01")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-
-	sockPath := filepath.Join(dir, "fpm.sock")
-	cmd := exec.Command(bin, "-serve", "-listen", sockPath)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-
-	// Read the instructions it prints until it says how to stop it.
-	lines := bufio.NewScanner(stdout)
-	var printed strings.Builder
-	for lines.Scan() {
-		printed.WriteString(lines.Text() + "\n")
-		if strings.Contains(lines.Text(), "stop with ^C") {
-			break
-		}
-	}
-	go io.Copy(io.Discard, stdout)
-	url := regexp.MustCompile(`curl -i (http://\S+/hello.php)`).FindStringSubmatch(printed.String())
-	require.NotNil(t, url, printed.String())
-
+	sockPath := filepath.Join(t.TempDir(), "fpm.sock")
+	s := chaptertest.Serve(t, "-listen", sockPath)
+	url := regexp.MustCompile(`curl -i (http://\S+/hello.php)`).FindStringSubmatch(s.Printed)
+	require.NotNil(t, url, s.Printed)
 	body, err := exec.Command("curl", "-sS", "--max-time", "10", url[1]).Output()
 	require.NoError(t, err, "curl %s", url[1])
 	assert.Equal(t, "Hello from corofpm\n", string(body))
@@ -108,17 +84,9 @@ func TestServeWithCgiFcgiAndCurl(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 404, cgi.Status, "an unknown script is a 404, as in php-fpm")
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "exit status after SIGINT")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the chapter did not stop within 10 s of SIGINT")
-	}
-	nginxPid := regexp.MustCompile(`nginx \(pid (\d+)\)`).FindStringSubmatch(printed.String())
-	require.NotNil(t, nginxPid, printed.String())
+	s.Stop(t)
+	nginxPid := regexp.MustCompile(`nginx \(pid (\d+)\)`).FindStringSubmatch(s.Printed)
+	require.NotNil(t, nginxPid, s.Printed)
 	pid, _ := strconv.Atoi(nginxPid[1])
-	assert.Equal(t, syscall.ESRCH, syscall.Kill(pid, 0), "nginx (pid %d) was left running", pid)
+	assert.True(t, chaptertest.Gone(pid), "nginx (pid %d) was left running", pid)
 }
