@@ -5,6 +5,7 @@ package fpm
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/corofpm/corofpm/net/fastcgi"
@@ -25,34 +26,87 @@ type BlockingWorker struct {
 	Config fastcgi.Config
 	// Logf reports a connection that ended in error; the worker goes on.
 	Logf func(format string, args ...any)
+	// MaxRequests ends the worker after it served that many requests
+	// (pm.max_requests: a leaky script cannot grow a worker for ever);
+	// 0 means no limit.
+	MaxRequests int
+	// Allow, when set, decides whether a peer may talk to the pool
+	// (listen.allowed_clients); a refused connection is closed at once.
+	Allow func(peer string) bool
 
 	// Peer and Accepted describe the connection being served, for a
 	// handler that wants to know (chapter 01 times the backlog wait).
 	Peer     string
 	Accepted time.Time
+	// Served counts the requests served.
+	Served int
+
+	// stopping is set by Stop: finish the request in hand, then return.
+	stopping atomic.Bool
 }
+
+// Stop asks Run to return once the current request is done, without taking
+// another connection. It is safe from another goroutine (a signal handler).
+// A worker blocked in accept(2) notices when accept returns: at the next
+// connection, or at the listening socket's receive timeout (SO_RCVTIMEO),
+// which the FPM master sets so that idle workers can stop in time.
+func (w *BlockingWorker) Stop() { w.stopping.Store(true) }
 
 // ANCHOR: accept-loop
 // Run is the worker's life: block in accept(2), serve that connection's
 // requests to the end, close it, and accept the next. It returns nil when
-// the listener is shut down.
+// the listener is shut down, the worker was stopped, or it served
+// MaxRequests.
 func (w *BlockingWorker) Run() error {
 	conn := fastcgi.NewConn(nil, "", w.Config) // reused: warm buffers
-	for {
+	for !w.done() {
 		c, err := w.Listener.Accept() // the thread sleeps in the kernel here
-		if errors.Is(err, unix.EINVAL) {
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			continue // SO_RCVTIMEO expired: look at the stop flag again
+		case errors.Is(err, unix.EINVAL):
 			return nil // the listener was shut down: time to stop
-		}
-		if err != nil {
+		case err != nil:
 			return err
 		}
 		w.Peer, w.Accepted = c.Peer, time.Now()
+		if w.Allow != nil && !w.Allow(c.Peer) {
+			w.logf("connection from disallowed IP address '%s' is dropped", c.Peer)
+			c.Close()
+			continue
+		}
 		conn.Reset(c, c.Peer)
-		if err := conn.Serve(w.Handler); err != nil && w.Logf != nil {
-			w.Logf("%v", err) // one line; the next connection is served
+		if err := w.serve(conn); err != nil {
+			w.logf("%v", err) // one line; the next connection is served
 		}
 		c.Close()
 	}
+	return nil
 }
 
 // ANCHOR_END: accept-loop
+
+// serve runs the connection's requests while the web server keeps it and
+// the worker is not done.
+func (w *BlockingWorker) serve(conn *fastcgi.Conn) error {
+	for {
+		more, err := conn.ServeOne(w.Handler)
+		if err != nil {
+			return err
+		}
+		w.Served++
+		if !more || w.done() {
+			return nil
+		}
+	}
+}
+
+func (w *BlockingWorker) done() bool {
+	return w.stopping.Load() || (w.MaxRequests > 0 && w.Served >= w.MaxRequests)
+}
+
+func (w *BlockingWorker) logf(format string, args ...any) {
+	if w.Logf != nil {
+		w.Logf(format, args...)
+	}
+}

@@ -32,7 +32,7 @@ type worker struct {
 // served is what the worker measured of one request, in its own clock.
 type served struct {
 	Script   string
-	URI      string    // REQUEST_URI, which tells the two slow requests apart
+	URI      string // REQUEST_URI, which tells the two slow requests apart
 	Peer     string
 	Accepted time.Time // accept(2) returned the connection
 	Started  time.Time // the script began

@@ -23,22 +23,32 @@ func (f HandlerFunc) ServeFastCGI(w *Response, r *Request) { f(w, r) }
 // line on STDERR, like a PHP fatal error, and the connection goes on.
 func (c *Conn) Serve(h Handler) error {
 	for {
-		req, err := c.ReadRequest()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
+		more, err := c.ServeOne(h)
+		if !more || err != nil {
 			return err
-		}
-		w := c.Response()
-		status := run(h, w, req)
-		if err := c.Finish(status); err != nil {
-			return err
-		}
-		if !req.KeepConn {
-			return nil
 		}
 	}
+}
+
+// ServeOne reads one request, runs h and finishes it. more reports whether
+// the web server wants the connection kept for another request; a worker
+// that is stopping, or has served its max_requests, closes it instead.
+// The peer closing the connection before a request is a clean end: false,
+// nil.
+func (c *Conn) ServeOne(h Handler) (more bool, err error) {
+	req, err := c.ReadRequest()
+	if err == io.EOF {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	w := c.Response()
+	status := run(h, w, req)
+	if err := c.Finish(status); err != nil {
+		return false, err
+	}
+	return req.KeepConn, nil
 }
 
 // run calls the handler and turns a panic into a 500, returning the

@@ -23,8 +23,11 @@ type Listener struct {
 	// Addr is the bound address: host:port with the port the kernel chose
 	// when asked for 0, or the unix socket path.
 	Addr string
-	// unix is set for a unix socket, whose file Close removes.
+	// unix is set for a unix socket this process bound: Close removes its
+	// file.
 	unix bool
+	// unixPeer is set for any unix socket: peers have no address.
+	unixPeer bool
 }
 
 // IsUnix reports whether addr names a unix socket path rather than
@@ -84,7 +87,7 @@ func listenUnix(path string, backlog int) (*Listener, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("sock: listen %s: %w", path, err)
 	}
-	return &Listener{FD: fd, Addr: path, unix: true}, nil
+	return &Listener{FD: fd, Addr: path, unix: true, unixPeer: true}, nil
 }
 
 func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr) {
@@ -124,12 +127,17 @@ func (l *Listener) Accept() (*Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sock: accept on %s: %w", l.Addr, err)
 		}
-		peer := AddrString(sa)
-		if l.unix {
-			peer = "unix:" + l.Addr
-		}
-		return &Conn{FD: fd, Peer: peer}, nil
+		return &Conn{FD: fd, Peer: l.peer(sa)}, nil
 	}
+}
+
+// peer names an accepted connection's other end; a unix socket's peers are
+// unnamed, so the socket's path stands in.
+func (l *Listener) peer(sa unix.Sockaddr) string {
+	if l.unixPeer {
+		return "unix:" + l.Addr
+	}
+	return AddrString(sa)
 }
 
 // Shutdown wakes every thread blocked in Accept on this socket (they return
