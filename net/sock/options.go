@@ -59,7 +59,7 @@ func FileListener(f *os.File) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sock: getsockname of inherited %s: %w", f.Name(), err)
 	}
-	l := &Listener{FD: fd, Addr: AddrString(sa)}
+	l := &Listener{FD: fd, Addr: AddrString(sa), file: f}
 	if _, ok := sa.(*unix.SockaddrUnix); ok {
 		l.unixPeer = true
 	}

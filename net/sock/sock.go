@@ -28,6 +28,10 @@ type Listener struct {
 	unix bool
 	// unixPeer is set for any unix socket: peers have no address.
 	unixPeer bool
+	// file is the *os.File FileListener was given, held so that its
+	// finalizer cannot close FD while the Listener uses it; Close closes
+	// the fd through it.
+	file *os.File
 }
 
 // IsUnix reports whether addr names a unix socket path rather than
@@ -149,7 +153,12 @@ func (l *Listener) Shutdown() error {
 
 // Close closes the socket, and removes a unix socket's file.
 func (l *Listener) Close() error {
-	err := unix.Close(l.FD)
+	var err error
+	if l.file != nil {
+		err = l.file.Close()
+	} else {
+		err = unix.Close(l.FD)
+	}
 	if l.unix {
 		os.Remove(l.Addr)
 	}
@@ -158,8 +167,11 @@ func (l *Listener) Close() error {
 
 // File returns the socket as an *os.File, to hand to a child process in
 // exec.Cmd.ExtraFiles; it is a duplicate, so close it after the start.
+// The duplicate is close-on-exec, like the original: the child gets the
+// socket only at the fd it was placed at (dup2 clears the flag there), not
+// a second time at this fd's number.
 func (l *Listener) File() (*os.File, error) {
-	fd, err := unix.Dup(l.FD)
+	fd, err := unix.FcntlInt(uintptr(l.FD), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sock: dup %s: %w", l.Addr, err)
 	}
