@@ -9,7 +9,8 @@ FUZZTIME ?= 5s
 FUZZ_TARGETS = \
 	./net/fastcgi:FuzzReadRecord \
 	./net/fastcgi:FuzzDecodeParams \
-	./net/fastcgi:FuzzConn
+	./net/fastcgi:FuzzConn \
+	./fpm/config:FuzzParse
 
 .PHONY: test vet unit fuzz bench docs help
 
