@@ -33,6 +33,10 @@ type BlockingWorker struct {
 	// Allow, when set, decides whether a peer may talk to the pool
 	// (listen.allowed_clients); a refused connection is closed at once.
 	Allow func(peer string) bool
+	// OnIdle and OnConn, when set, are told when the worker starts waiting
+	// for a connection or for the next request on a kept one (it is idle),
+	// and when a connection arrives: the scoreboard's stages.
+	OnIdle, OnConn func()
 
 	// Peer and Accepted describe the connection being served, for a
 	// handler that wants to know (chapter 01 times the backlog wait).
@@ -60,6 +64,7 @@ func (w *BlockingWorker) Stop() { w.stopping.Store(true) }
 func (w *BlockingWorker) Run() error {
 	conn := fastcgi.NewConn(nil, "", w.Config) // reused: warm buffers
 	for !w.done() {
+		call(w.OnIdle)
 		c, err := w.Listener.Accept() // the thread sleeps in the kernel here
 		switch {
 		case errors.Is(err, unix.EAGAIN):
@@ -70,6 +75,7 @@ func (w *BlockingWorker) Run() error {
 			return err
 		}
 		w.Peer, w.Accepted = c.Peer, time.Now()
+		call(w.OnConn)
 		if w.Allow != nil && !w.Allow(c.Peer) {
 			w.logf("connection from disallowed IP address '%s' is dropped", c.Peer)
 			c.Close()
@@ -98,6 +104,13 @@ func (w *BlockingWorker) serve(conn *fastcgi.Conn) error {
 		if !more || w.done() {
 			return nil
 		}
+		call(w.OnIdle)
+	}
+}
+
+func call(f func()) {
+	if f != nil {
+		f()
 	}
 }
 

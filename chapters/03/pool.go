@@ -91,7 +91,10 @@ func workerMain(c *proc.Child) error {
 	if len(c.Files) != 2 || len(c.Args) != 1 {
 		return fmt.Errorf("want 2 inherited files and an upstream URL, got %d and %q", len(c.Files), c.Args)
 	}
-	ln := &sock.Listener{FD: int(c.Files[0].Fd()), Addr: "fd 3"}
+	ln, err := sock.FileListener(c.Files[0])
+	if err != nil {
+		return err
+	}
 	w := &fpm.BlockingWorker{
 		Listener: ln,
 		Handler:  script.Default(script.Blocking{}, c.Args[0]),

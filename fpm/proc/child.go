@@ -15,6 +15,22 @@ type Child struct {
 	Args []string
 	// Files are the files the parent passed, as fd 3, 4, ... in order.
 	Files []*os.File
+
+	// lifeline is the inherited lifeline's fd, -1 when there is none.
+	lifeline int
+}
+
+// Env returns the environment that makes an exec(2) of this program start
+// it as this same child again: its role, its files (still open at fd 3, 4,
+// ... since exec keeps them) and its lifeline. A child that replaces
+// itself by a newer copy, as an FPM master reloads, adds them to the new
+// program's environment.
+func (c *Child) Env() []string {
+	env := []string{EnvRole + "=" + c.Role, EnvFiles + "=" + strconv.Itoa(len(c.Files))}
+	if c.lifeline >= 0 {
+		env = append(env, EnvLifeline+"="+strconv.Itoa(c.lifeline))
+	}
+	return env
 }
 
 // Main runs the role this process was started for, if it was started by
@@ -48,7 +64,7 @@ func Main(roles map[string]func(*Child) error) {
 
 // current reads what the parent passed: the files and the lifeline.
 func current(role string) (*Child, error) {
-	c := &Child{Role: role, Args: os.Args[1:]}
+	c := &Child{Role: role, Args: os.Args[1:], lifeline: -1}
 	// The variables are for this process only: its own children get theirs
 	// from Start.
 	defer os.Unsetenv(EnvRole)
@@ -66,6 +82,7 @@ func current(role string) (*Child, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bad %s=%q", EnvLifeline, s)
 		}
+		c.lifeline = fd
 		go watchParent(role, os.NewFile(uintptr(fd), "lifeline"))
 	}
 	return c, nil

@@ -192,9 +192,12 @@ func TestResponseFraming(t *testing.T) {
 	c := NewConn(conn, "test", Config{})
 	big := bytes.Repeat([]byte("0123456789"), 20000) // 200,000 bytes: four STDOUT records
 	require.NoError(t, c.Serve(HandlerFunc(func(w *Response, r *Request) {
+		assert.Equal(t, 200, w.Status(), "200 until told otherwise")
 		w.WriteHeader(404)
 		w.Log("warning: %s", "just so")
 		w.Write(big)
+		w.WriteHeader(500) // too late: the header block is out
+		assert.Equal(t, 404, w.Status())
 	})))
 	reply, err := NewClient(&rw{in: &conn.out}).readOnly(3)
 	require.NoError(t, err)

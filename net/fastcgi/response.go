@@ -82,6 +82,15 @@ func (w *Response) WriteHeader(status int) {
 	}
 }
 
+// Status is the HTTP status the response has, or will have: 200 unless
+// WriteHeader set another (for access logs and the status page).
+func (w *Response) Status() int {
+	if w.status == 0 {
+		return 200
+	}
+	return w.status
+}
+
 // Write appends body bytes; the header block goes first.
 func (w *Response) Write(p []byte) (int, error) {
 	w.writeHeader()

@@ -81,12 +81,15 @@ func CgiFcgi(addr string, params map[string]string, stdin []byte, timeout time.D
 // /proc/*/stat. Tests call it after stopping their peers to prove that nothing
 // was left running; zombies are not counted, since they hold no resources
 // but a pid and a parent that has not reaped them yet is a separate bug.
-func Children() ([]int, error) {
+func Children() ([]int, error) { return ChildrenOf(os.Getpid()) }
+
+// ChildrenOf lists the live processes whose parent is parent: an FPM
+// master's workers, for instance.
+func ChildrenOf(parent int) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("peer: children: %w", err)
 	}
-	self := os.Getpid()
 	var kids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -100,7 +103,7 @@ func Children() ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("peer: children: %w", err)
 		}
-		if ppid == self && state != 'Z' {
+		if ppid == parent && state != 'Z' {
 			kids = append(kids, pid)
 		}
 	}

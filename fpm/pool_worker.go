@@ -1,0 +1,251 @@
+package fpm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/corofpm/corofpm/fpm/config"
+	"github.com/corofpm/corofpm/fpm/proc"
+	"github.com/corofpm/corofpm/fpm/scoreboard"
+	"github.com/corofpm/corofpm/fpm/script"
+	"github.com/corofpm/corofpm/fpm/shm"
+	"github.com/corofpm/corofpm/net/fastcgi"
+	"github.com/corofpm/corofpm/net/sock"
+)
+
+// Roles are the child roles of a program that runs an FPM, serving scripts
+// h: its workers, and a master run as a child (MasterRole). Pass them to
+// proc.Main first thing in main.
+func Roles(h fastcgi.Handler) map[string]func(*proc.Child) error {
+	return map[string]func(*proc.Child) error{
+		WorkerRole: func(c *proc.Child) error { return runWorker(c, h) },
+		MasterRole: runMaster,
+	}
+}
+
+// MasterRole is the role of a master started as a child of a chapter or a
+// test, with the configuration file as its one argument. It logs to
+// error_log, or to its stderr when none is set.
+const MasterRole = "fpm-master"
+
+func runMaster(c *proc.Child) error {
+	if len(c.Args) != 1 {
+		return fmt.Errorf("want the configuration file as the one argument")
+	}
+	cfg, err := config.Load(c.Args[0])
+	if err != nil {
+		return err
+	}
+	level, err := ParseLevel(cfg.Global.LogLevel)
+	if err != nil {
+		return err
+	}
+	log := NewLog(os.Stderr, level)
+	if cfg.Global.ErrorLog != "" {
+		if log, err = OpenLog(cfg.Global.ErrorLog, level); err != nil {
+			return err
+		}
+	}
+	defer log.Close()
+	m := &Master{Config: cfg, Log: log, Env: c.Env()}
+	return m.Run()
+}
+
+// poolWorker is a worker process of a pool: a BlockingWorker whose every
+// request goes through the scoreboard, the ping and status pages, the
+// slow log and the access log before and after the scripts.
+type poolWorker struct {
+	cfg     config.Pool
+	board   *scoreboard.Board
+	slot    *scoreboard.Slot
+	scripts fastcgi.Handler
+	// access and slowlog are this worker's own handles on the log files,
+	// opened in append mode: lines from many workers interleave whole.
+	access, slowlog *os.File
+	format          string
+	w               *BlockingWorker
+	// fresh is set when a connection was accepted and its first request
+	// has not begun.
+	fresh bool
+}
+
+// runWorker is the worker process: fd 3 is the pool's listening socket,
+// fd 4 its scoreboard, and the pool's configuration is its argument.
+func runWorker(c *proc.Child, scripts fastcgi.Handler) error {
+	if len(c.Args) != 1 || len(c.Files) != 2 {
+		return fmt.Errorf("want the pool's configuration, its socket and its scoreboard")
+	}
+	pw := &poolWorker{scripts: scripts}
+	if err := json.Unmarshal([]byte(c.Args[0]), &pw.cfg); err != nil {
+		return fmt.Errorf("pool configuration: %w", err)
+	}
+	ln, err := sock.FileListener(c.Files[0])
+	if err != nil {
+		return err
+	}
+	seg, err := shm.Open(c.Files[1])
+	if err != nil {
+		return err
+	}
+	defer seg.Close()
+	if pw.board, err = scoreboard.Attach(seg); err != nil {
+		return err
+	}
+	if pw.slot, err = pw.board.Acquire(os.Getpid()); err != nil {
+		return err
+	}
+	defer pw.slot.Release()
+	if err := pw.openLogs(); err != nil {
+		return err
+	}
+	defer pw.closeLogs()
+
+	pw.w = &BlockingWorker{
+		Listener:    ln,
+		Handler:     pw,
+		MaxRequests: pw.cfg.MaxRequests,
+		Logf:        func(f string, args ...any) { fmt.Fprintf(os.Stderr, f+"\n", args...) },
+		OnIdle:      func() { pw.slot.Stage(scoreboard.Accepting) },
+		OnConn: func() {
+			pw.fresh = true
+			pw.slot.Stage(scoreboard.ReadingHeaders)
+		},
+	}
+	if len(pw.cfg.ListenAllowedClients) > 0 {
+		pw.w.Allow = pw.cfg.Allowed
+	}
+	// SIGQUIT: finish the request in hand, then exit. SIGTERM keeps Go's
+	// default, an immediate death, as php-fpm's worker.
+	quit := make(chan os.Signal, 1)
+	signal.Notify(quit, syscall.SIGQUIT)
+	go func() {
+		<-quit
+		pw.w.Stop()
+	}()
+	return pw.w.Run()
+}
+
+func (pw *poolWorker) openLogs() error {
+	var err error
+	open := func(path string) *os.File {
+		if path == "" || err != nil {
+			return nil
+		}
+		var f *os.File
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		return f
+	}
+	pw.access = open(pw.cfg.AccessLog)
+	pw.slowlog = open(pw.cfg.Slowlog)
+	pw.format = pw.cfg.AccessFormat
+	if pw.format == "" {
+		pw.format = defaultAccessFormat
+	}
+	return err
+}
+
+func (pw *poolWorker) closeLogs() {
+	for _, f := range []*os.File{pw.access, pw.slowlog} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// ServeFastCGI serves one request and records it on the way.
+func (pw *poolWorker) ServeFastCGI(w *fastcgi.Response, r *fastcgi.Request) {
+	began := time.Now()
+	if pw.fresh { // the first request of a connection began at its accept
+		began, pw.fresh = pw.w.Accepted, false
+	}
+	p := r.Params
+	pw.slot.Begin(scoreboard.Request{
+		Began:         began,
+		Method:        p.Get("REQUEST_METHOD"),
+		URI:           p.Get("REQUEST_URI"),
+		ContentLength: int64(len(r.Stdin)),
+		Script:        p.Get("SCRIPT_FILENAME"),
+		User:          p.Get("REMOTE_USER"),
+	})
+	cpu0 := cpuTime()
+	pw.slot.Stage(scoreboard.Executing)
+	pw.serve(w, r)
+	cpu := cpuTime() - cpu0
+	mem := peakMemory()
+	pw.slot.End(cpu, mem)
+	if pw.access != nil {
+		pw.access.WriteString(formatAccess(pw.format, served{
+			req: r, pool: pw.cfg.Name, status: w.Status(), began: began,
+			duration: time.Since(began), cpu: cpu, memory: mem,
+		}))
+	}
+	pw.slot.Stage(scoreboard.Finishing)
+}
+
+// serve answers the ping and status paths itself and hands every other
+// request to the scripts, under the slow log's watch.
+func (pw *poolWorker) serve(w *fastcgi.Response, r *fastcgi.Request) {
+	path := script.Name(r)
+	switch {
+	case pw.cfg.PingPath != "" && path == pw.cfg.PingPath:
+		w.SetHeader("Content-Type", "text/plain")
+		w.SetHeader("Cache-Control", "no-cache, no-store, must-revalidate, max-age=0")
+		w.WriteString(pw.cfg.PingResponse + "\n")
+		return
+	case pw.cfg.StatusPath != "" && path == pw.cfg.StatusPath:
+		query := r.Params.Get("QUERY_STRING")
+		w.SetHeader("Cache-Control", "no-cache, no-store, must-revalidate, max-age=0")
+		if hasFlag(query, "json") {
+			w.SetHeader("Content-Type", "application/json")
+		} else {
+			w.SetHeader("Content-Type", "text/plain")
+		}
+		writeStatus(w, pw.board, query)
+		return
+	}
+	if limit := pw.cfg.RequestSlowlogTimeout; limit > 0 {
+		t := time.AfterFunc(limit, func() { pw.slow(r, limit) })
+		defer t.Stop()
+	}
+	pw.scripts.ServeFastCGI(w, r)
+}
+
+// slow writes a request that runs past request_slowlog_timeout to the slow
+// log, with the stacks of the worker's goroutines: where the script is
+// stuck. php-fpm's master ptrace()s the worker to read its PHP stack; a Go
+// process can read its own, so the worker's own timer does it here.
+func (pw *poolWorker) slow(r *fastcgi.Request, limit time.Duration) {
+	pw.board.CountSlowRequest()
+	if pw.slowlog == nil {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, true)]
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n[%s]  [pool %s] pid %d\n", time.Now().Format("02-Jan-2006 15:04:05"), pw.cfg.Name, os.Getpid())
+	fmt.Fprintf(&b, "script_filename = %s\n", r.Params.Get("SCRIPT_FILENAME"))
+	fmt.Fprintf(&b, "request = %s %s (slower than %s)\n", r.Params.Get("REQUEST_METHOD"), r.Params.Get("REQUEST_URI"), limit)
+	b.Write(buf)
+	pw.slowlog.WriteString(b.String())
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakMemory is the process's peak resident set, in bytes: the nearest a
+// Go worker has to PHP's memory_get_peak_usage.
+func peakMemory() uint64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return uint64(ru.Maxrss) * 1024
+}
