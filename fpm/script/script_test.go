@@ -66,12 +66,26 @@ func TestTableFindsScriptsByName(t *testing.T) {
 
 	resp = call(t, tab, map[string]string{"SCRIPT_NAME": "/upstream.php"})
 	assert.Equal(t, "upstream says hi", string(resp.Body))
-	assert.Equal(t, []string{"http://upstream.invalid/"}, io.got)
+	resp = call(t, tab, map[string]string{"SCRIPT_NAME": "/upstream.php", "QUERY_STRING": "url=http%3A%2F%2Fother.invalid%2Fx"})
+	assert.Equal(t, "upstream says hi", string(resp.Body))
+	assert.Equal(t, []string{"http://upstream.invalid/", "http://other.invalid/x"}, io.got, "?url= overrides the default")
+
+	resp = call(t, tab, map[string]string{"SCRIPT_NAME": "/info.php", "REQUEST_METHOD": "GET"})
+	assert.Equal(t, "REQUEST_METHOD = GET\nSCRIPT_NAME = /info.php\n", string(resp.Body))
+}
+
+func TestUpstreamWithoutAURLIs400(t *testing.T) {
+	for _, query := range []string{"", "url=file%3A%2F%2F%2Fetc%2Fpasswd"} {
+		io := &fakeIO{}
+		resp := call(t, Default(io, ""), map[string]string{"SCRIPT_NAME": "/upstream.php", "QUERY_STRING": query})
+		assert.Equal(t, 400, resp.Status, query)
+		assert.Empty(t, io.got, "nothing fetched for %q", query)
+	}
 }
 
 func TestUnknownScriptIs404(t *testing.T) {
-	resp := call(t, Default(&fakeIO{}, ""), map[string]string{"SCRIPT_NAME": "/upstream.php"})
-	assert.Equal(t, 404, resp.Status, "no upstream, no /upstream.php")
+	resp := call(t, Default(&fakeIO{}, ""), map[string]string{"SCRIPT_NAME": "/missing.php"})
+	assert.Equal(t, 404, resp.Status)
 	assert.Equal(t, "File not found.\n", string(resp.Body))
 }
 

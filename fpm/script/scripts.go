@@ -3,6 +3,8 @@ package script
 import (
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -28,11 +30,23 @@ func Sleep(w *fastcgi.Response, r *Request) {
 	w.WriteString("slept " + strconv.Itoa(ms) + " ms\n")
 }
 
-// Upstream returns /upstream.php: it fetches url and answers with its body,
-// the classic IO-bound script (PHP: echo file_get_contents($url)).
-func Upstream(url string) Func {
+// Upstream returns /upstream.php: it fetches a URL and answers with its
+// body, the classic IO-bound script (PHP: echo file_get_contents($url)).
+// The URL is ?url=... when the request gives one, else def; with neither
+// the script answers 400. Only http and https URLs are fetched.
+func Upstream(def string) Func {
 	return func(w *fastcgi.Response, r *Request) {
-		body, err := r.Get(url)
+		target := r.Query("url")
+		if target == "" {
+			target = def
+		}
+		if u, err := url.Parse(target); target == "" || err != nil || u.Scheme != "http" && u.Scheme != "https" {
+			w.WriteHeader(400)
+			w.SetHeader("Content-Type", "text/plain")
+			w.WriteString("upstream.php: give an http(s) URL: /upstream.php?url=http://...\n")
+			return
+		}
+		body, err := r.Get(target)
 		if err != nil {
 			w.WriteHeader(502)
 			w.Log("upstream.php: %v", err)
@@ -44,15 +58,32 @@ func Upstream(url string) Func {
 	}
 }
 
-// Default returns a table with /hello.php and /sleep.php, and /upstream.php
-// when upstream is not empty.
+// Info is /info.php: it prints the request's FastCGI params, sorted, one
+// "NAME = value" a line: what the web server told the FPM (phpinfo()'s
+// environment section).
+func Info(w *fastcgi.Response, r *Request) {
+	w.SetHeader("Content-Type", "text/plain")
+	var names []string
+	for name := range r.Params.All() {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		w.WriteString(name + " = " + r.Params.Get(name) + "\n")
+	}
+	if len(r.Stdin) > 0 {
+		w.WriteString("\n" + strconv.Itoa(len(r.Stdin)) + " bytes of request body\n")
+	}
+}
+
+// Default returns a table with /hello.php, /sleep.php, /info.php and
+// /upstream.php, whose default URL is upstream ("" for none).
 func Default(io IO, upstream string) *Table {
 	t := NewTable(io)
 	t.Handle("/hello.php", Hello)
 	t.Handle("/sleep.php", Sleep)
-	if upstream != "" {
-		t.Handle("/upstream.php", Upstream(upstream))
-	}
+	t.Handle("/info.php", Info)
+	t.Handle("/upstream.php", Upstream(upstream))
 	return t
 }
 
