@@ -104,9 +104,22 @@ func TestAcceptQueueCountsWaitingConnections(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, queued)
 
-	u, err := Listen(filepath.Join(t.TempDir(), "s.sock"), 4)
+}
+
+func TestAcceptQueueOfAUnixSocket(t *testing.T) {
+	u, err := Listen(filepath.Join(t.TempDir(), "s.sock"), 5)
 	require.NoError(t, err)
 	defer u.Close()
-	_, _, err = u.AcceptQueue()
-	assert.ErrorContains(t, err, "TCP_INFO on "+u.Addr)
+	queued, limit, err := u.AcceptQueue()
+	require.NoError(t, err)
+	assert.Zero(t, queued)
+	assert.Equal(t, 5, limit)
+	for range 3 {
+		c, err := Dial(u.Addr)
+		require.NoError(t, err)
+		defer c.Close()
+	}
+	queued, _, err = u.AcceptQueue()
+	require.NoError(t, err)
+	assert.Equal(t, 3, queued, "a unix connect completes at once, into the queue")
 }

@@ -16,9 +16,12 @@ const tcpListen = 10
 // ss -lnt shows as Recv-Q and Send-Q. Linux reports both through
 // getsockopt(TCP_INFO) on a listening socket, in the fields that mean
 // "unacked" and "sacked" on a connection (tcp_get_info in
-// net/ipv4/tcp.c). A unix socket has no TCP_INFO: the error wraps
-// unix.EOPNOTSUPP.
+// net/ipv4/tcp.c). A unix socket has no TCP_INFO; its figures come from the
+// kernel's socket diagnostics instead (ss -lx's Recv-Q and Send-Q).
 func (l *Listener) AcceptQueue() (queued, limit int, err error) {
+	if l.unixPeer {
+		return unixAcceptQueue(l.FD, l.Addr)
+	}
 	info, err := unix.GetsockoptTCPInfo(l.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sock: TCP_INFO on %s: %w", l.Addr, err)
