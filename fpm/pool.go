@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/corofpm/corofpm/fpm/scoreboard"
 	"github.com/corofpm/corofpm/fpm/shm"
 	"github.com/corofpm/corofpm/net/sock"
-	"golang.org/x/sys/unix"
 )
 
 // WorkerRole is the fpm/proc role of a pool's worker process: a program
@@ -151,9 +151,14 @@ func (p *pool) spawn(n int) {
 	}
 }
 
+// envList is a pool's env[...] for its workers; a value "$NAME" is the
+// master's own NAME, as in php-fpm.
 func envList(env map[string]string) []string {
 	var list []string
 	for k, v := range env {
+		if name, ok := strings.CutPrefix(v, "$"); ok {
+			v = os.Getenv(name)
+		}
 		list = append(list, k+"="+v)
 	}
 	return list
@@ -227,7 +232,9 @@ func (p *pool) recycle() {
 func (p *pool) maintain(running bool) {
 	idle, active, oldestIdle := p.count()
 	p.board.SetProcesses(idle, active)
-	if queued, capacity, ok := listenQueue(p.ln); ok {
+	// From TCP_INFO, or the kernel's unix socket diagnostics: unlike
+	// php-fpm's, the figures are real on a unix socket too.
+	if queued, capacity, err := p.ln.AcceptQueue(); err == nil {
 		p.board.SetListenQueue(queued, capacity)
 	}
 	if !running {
@@ -345,17 +352,6 @@ func (p *pool) checkRequests(now time.Time) {
 			c.proc.Signal(syscall.SIGTERM)
 		}
 	}
-}
-
-// listenQueue reads a TCP listening socket's accept queue from the kernel
-// (TCP_INFO: unacked is the queue now, sacked its capacity), as php-fpm
-// does for its status page. Unix sockets have no such figure.
-func listenQueue(ln *sock.Listener) (queued, capacity int, ok bool) {
-	info, err := unix.GetsockoptTCPInfo(ln.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return 0, 0, false
-	}
-	return int(info.Unacked), int(info.Sacked), true
 }
 
 // closeBoard stops the socket watcher and unmaps the scoreboard.

@@ -200,12 +200,9 @@ func (pw *poolWorker) serve(w *fastcgi.Response, r *fastcgi.Request) {
 		return
 	case pw.cfg.StatusPath != "" && path == pw.cfg.StatusPath:
 		query := r.Params.Get("QUERY_STRING")
+		_, ctype := statusFormat(query)
+		w.SetHeader("Content-Type", ctype)
 		w.SetHeader("Cache-Control", "no-cache, no-store, must-revalidate, max-age=0")
-		if hasFlag(query, "json") {
-			w.SetHeader("Content-Type", "application/json")
-		} else {
-			w.SetHeader("Content-Type", "text/plain")
-		}
 		writeStatus(w, pw.board, query)
 		return
 	}

@@ -7,13 +7,13 @@ import (
 )
 
 // finish checks what was read, the way fpm_conf_process_all_pools does,
-// and builds the Config. Relative paths are made relative to the directory
-// of the file they were written in (php-fpm makes them relative to its
-// install prefix, which corofpm has not).
+// and builds the Config. Relative paths are made relative to the prefix
+// when one was given (php-fpm's -p), else to the directory of the file they
+// were written in.
 func (p *parser) finish(name string) *Config {
 	cfg := &Config{File: name, Global: p.global.v}
-	cfg.Global.Pid = resolve(cfg.Global.Pid, p.global.set["pid"])
-	cfg.Global.ErrorLog = resolve(cfg.Global.ErrorLog, p.global.set["error_log"])
+	cfg.Global.Pid = p.resolve(cfg.Global.Pid, p.global.set["pid"])
+	cfg.Global.ErrorLog = p.resolve(cfg.Global.ErrorLog, p.global.set["error_log"])
 	if len(p.pools) == 0 {
 		p.errs = append(p.errs, &Error{File: name, Err: ErrNoPool,
 			Msg: "no pool defined: at least one pool section must be specified in config file"})
@@ -57,13 +57,13 @@ func (p *parser) check(s *section[Pool]) {
 		p.warn(s.where("worker.coroutines"), "[%s] worker.coroutines has no effect with worker.model = blocking", c.Name)
 	}
 	if kind, _, _ := splitListen(c.Listen); kind == unixSocket && c.Listen != "" {
-		c.Listen = resolve(c.Listen, s.set["listen"])
+		c.Listen = p.resolve(c.Listen, s.set["listen"])
 		if !strings.Contains(c.Listen, "/") {
 			c.Listen = "./" + c.Listen // net/sock takes a path by its '/'
 		}
 	}
-	c.Slowlog = resolve(c.Slowlog, s.set["slowlog"])
-	c.AccessLog = resolve(c.AccessLog, s.set["access.log"])
+	c.Slowlog = p.resolve(c.Slowlog, s.set["slowlog"])
+	c.AccessLog = p.resolve(c.AccessLog, s.set["access.log"])
 }
 
 // checkDynamic checks the bounds a dynamic pool moves within, each message
@@ -182,10 +182,15 @@ func (p *parser) checkListenUnique() {
 	}
 }
 
-// resolve makes a relative path relative to the directory of the file it
-// was set in.
-func resolve(path string, at pos) string {
-	if path == "" || filepath.IsAbs(path) || at.file == "" {
+// resolve makes a relative path relative to the prefix, or to the
+// directory of the file it was set in.
+func (p *parser) resolve(path string, at pos) string {
+	switch {
+	case path == "" || filepath.IsAbs(path):
+		return path
+	case p.prefix != "":
+		return filepath.Join(p.prefix, path)
+	case at.file == "":
 		return path
 	}
 	return filepath.Join(filepath.Dir(at.file), path)

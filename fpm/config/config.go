@@ -165,8 +165,13 @@ type Pool struct {
 // Load reads the configuration file at path and every file it includes,
 // and checks it. The error lists every problem found, one a line; each is
 // an *Error (see Errors).
-func Load(path string) (*Config, error) {
-	cfg, err := load(path)
+func Load(path string) (*Config, error) { return LoadPrefix(path, "") }
+
+// LoadPrefix is Load with relative paths in the configuration (pid,
+// error_log, slowlog, access.log, unix sockets) taken relative to prefix
+// rather than to their file's directory: php-fpm's -p.
+func LoadPrefix(path, prefix string) (*Config, error) {
+	cfg, err := load(path, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +181,7 @@ func Load(path string) (*Config, error) {
 // Parse reads a configuration from data, named name in messages. Includes
 // are read from the file system, relative to name's directory.
 func Parse(name string, data []byte) (*Config, error) {
-	cfg, err := parse(name, data, osFiles{})
+	cfg, err := parse(name, data, osFiles{}, "")
 	if err != nil {
 		return nil, err
 	}
@@ -185,12 +190,12 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // load is Load, keeping what was read even when it is wrong: Test prints
 // its warnings beside the errors.
-func load(path string) (*Config, error) {
+func load(path, prefix string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "failed to open configuration file: " + err.Error(), Err: err}
 	}
-	return parse(path, data, osFiles{})
+	return parse(path, data, osFiles{}, prefix)
 }
 
 // Test checks the configuration file at path the way `php-fpm -t` does and
@@ -200,9 +205,12 @@ func load(path string) (*Config, error) {
 //
 // The error is nil when the configuration is good, so that the caller can
 // exit 0 or 1 as php-fpm does.
-func Test(path string) (string, error) {
+func Test(path string) (string, error) { return TestPrefix(path, "") }
+
+// TestPrefix is Test with a prefix, as LoadPrefix.
+func TestPrefix(path, prefix string) (string, error) {
 	var b strings.Builder
-	cfg, err := load(path)
+	cfg, err := load(path, prefix)
 	if cfg != nil {
 		for _, w := range cfg.Warnings {
 			fmt.Fprintf(&b, "WARNING: %s\n", w)

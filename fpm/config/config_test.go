@@ -253,3 +253,11 @@ func TestListenAddress(t *testing.T) {
 		assert.Equal(t, want, p.ListenAddress(), listen)
 	}
 }
+
+func TestPrefixAnchorsRelativePaths(t *testing.T) {
+	cfg, err := LoadPrefix(filepath.Join("testdata", "php-fpm.conf"), "/srv/fpm")
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/fpm/run/corofpm.pid", cfg.Global.Pid)
+	assert.Equal(t, "/srv/fpm/log/corofpm.log", cfg.Global.ErrorLog)
+	assert.Equal(t, "/srv/fpm/log/www.log.slow", cfg.Pools[0].Slowlog, "relative to the prefix, not to pool.d/")
+}

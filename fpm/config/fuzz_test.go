@@ -57,7 +57,7 @@ func FuzzParse(f *testing.F) {
 		"loop.conf":       "include = fpm.conf\n",
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := parse("fpm.conf", data, files)
+		cfg, err := parse("fpm.conf", data, files, "")
 		for _, e := range Errors(err) {
 			if e.File == "" || e.Msg == "" || e.Line < 1 && e.Err != ErrNoPool {
 				t.Fatalf("error without a place: %q", e)

@@ -81,7 +81,9 @@ func (s *section[T]) valid(names ...string) bool {
 
 // parser reads a main file and its includes into one configuration.
 type parser struct {
-	files  files
+	files files
+	// prefix, when set, is what relative paths are relative to (-p).
+	prefix string
 	global *section[Global]
 	pools  []*section[Pool]
 	// cur is the pool that entries go to; nil in [global]. As in php-fpm it
@@ -94,8 +96,8 @@ type parser struct {
 	warns []string
 }
 
-func parse(name string, data []byte, fs files) (*Config, error) {
-	p := &parser{files: fs}
+func parse(name string, data []byte, fs files, prefix string) (*Config, error) {
+	p := &parser{files: fs, prefix: prefix}
 	p.global = newSection(Global{LogLevel: "notice", Daemonize: true}, pos{file: name})
 	p.read(name, data)
 	cfg := p.finish(name)

@@ -41,12 +41,16 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		file       string
+		prefix     string
 		test       bool
 		foreground bool
 		background bool
 	)
 	for _, name := range []string{"y", "fpm-config"} {
 		fs.StringVar(&file, name, "/etc/corofpm/fpm.conf", "the configuration `file` (php-fpm.conf syntax)")
+	}
+	for _, name := range []string{"p", "prefix"} {
+		fs.StringVar(&prefix, name, "", "take relative paths in the configuration (pid, error_log, logs, sockets) from `dir` instead of each file's directory")
 	}
 	for _, name := range []string{"t", "test"} {
 		fs.BoolVar(&test, name, false, "test the configuration file and exit: 0 when it is good, 1 when not")
@@ -58,7 +62,7 @@ func run(args []string, stderr io.Writer) int {
 		fs.BoolVar(&background, name, false, "run in the background as a daemon (overrides daemonize = no)")
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: corofpm [-y file] [-t] [-F|-D]\n\n"+
+		fmt.Fprintf(stderr, "Usage: corofpm [-y file] [-p dir] [-t] [-F|-D]\n\n"+
 			"A FastCGI process manager in the manner of php-fpm: it reads php-fpm.conf\n"+
 			"syntax and answers the same signals (INT/TERM fast stop, QUIT graceful\n"+
 			"stop, USR1 reopen logs, USR2 reload keeping the listening sockets).\n\n")
@@ -75,14 +79,14 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if test {
-		out, err := config.Test(file)
+		out, err := config.TestPrefix(file, prefix)
 		fmt.Fprint(stderr, out)
 		if err != nil {
 			return 1
 		}
 		return 0
 	}
-	cfg, err := config.Load(file)
+	cfg, err := config.LoadPrefix(file, prefix)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "ERROR: %s\n", line)

@@ -66,7 +66,7 @@ func TestTestFlagSaysWhatIsWrongAndWhere(t *testing.T) {
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	out, err := corofpm("-h").CombinedOutput()
 	require.NoError(t, err)
-	for _, flag := range []string{"-y", "-t", "-F", "-D", "-fpm-config", "-test", "-nodaemonize", "-daemonize"} {
+	for _, flag := range []string{"-y", "-p", "-t", "-F", "-D", "-fpm-config", "-prefix", "-test", "-nodaemonize", "-daemonize"} {
 		assert.Contains(t, string(out), "  "+flag, "help lists %s", flag)
 	}
 	out, err = corofpm("-y").CombinedOutput()
@@ -116,4 +116,31 @@ func TestABadConfigurationFailsTheStartWithItsReason(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, string(out), "ERROR: ")
 	assert.Contains(t, string(out), "FPM initialization failed")
+}
+
+func TestTheSampleConfigurationIsGood(t *testing.T) {
+	out, err := corofpm("-y", filepath.Join("conf", "fpm.conf"), "-t").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "test is successful")
+}
+
+// TestBrokenConfigurations runs -t on each file in testdata/bad, whose
+// first line says what the error must say: "; want: ...".
+func TestBrokenConfigurations(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "bad", "*.conf"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			text, err := os.ReadFile(file)
+			require.NoError(t, err)
+			first, _, _ := strings.Cut(string(text), "\n")
+			want, ok := strings.CutPrefix(first, "; want: ")
+			require.True(t, ok, "the first line says what to expect")
+			out, err := corofpm("-y", file, "-t").CombinedOutput()
+			require.Error(t, err)
+			assert.Contains(t, string(out), want)
+			assert.Contains(t, string(out), "ERROR: configuration file "+file+" test failed")
+		})
+	}
 }
