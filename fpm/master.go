@@ -109,7 +109,8 @@ func (m *Master) Run() error {
 // manager and the request timeouts, and ondemand wake-ups. Every change
 // to the workers happens here, in one goroutine, so none needs a lock.
 func (m *Master) loop() error {
-	beat := time.NewTicker(m.heartbeat())
+	every := m.heartbeat()
+	beat := time.NewTicker(every)
 	defer beat.Stop()
 	lastMaintenance := time.Now()
 	for {
@@ -118,7 +119,9 @@ func (m *Master) loop() error {
 			m.onSignal(sig.(syscall.Signal))
 		case now := <-beat.C:
 			m.checkRequests(now)
-			if now.Sub(lastMaintenance) >= time.Second {
+			// Ticks jitter by microseconds either way: a strict 1 s
+			// would skip every other second when the beat is 1 s.
+			if now.Sub(lastMaintenance) >= time.Second-every/2 {
 				lastMaintenance = now
 				m.maintain()
 			}

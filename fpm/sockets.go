@@ -56,6 +56,9 @@ func (ls *listeners) listen(addr string, backlog int) (l *sock.Listener, reused 
 	if fd, ok := ls.inherited[addr]; ok {
 		delete(ls.inherited, addr)
 		l, err = sock.FileListener(os.NewFile(uintptr(fd), addr))
+		if err == nil {
+			l.Own() // the socket file is ours to remove now
+		}
 		reused = true
 	} else {
 		l, err = sock.Listen(addr, backlog)

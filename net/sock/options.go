@@ -66,6 +66,11 @@ func FileListener(f *os.File) (*Listener, error) {
 	return l, nil
 }
 
+// Own makes Close remove a unix socket's file, as if this process had
+// bound it: for a server that took the socket over from the process that
+// did (an FPM master after a reload). It does nothing for TCP.
+func (l *Listener) Own() { l.unix = l.unixPeer }
+
 // SetNonblock switches the socket between blocking and non-blocking mode.
 // The mode belongs to the open file description, not the fd: every process
 // that inherited this socket sees the change.

@@ -88,3 +88,18 @@ func TestFileListenerRefusesAFileThatIsNoSocket(t *testing.T) {
 	_, err = FileListener(f)
 	assert.ErrorContains(t, err, "getsockname of inherited")
 }
+
+func TestOwnedInheritedUnixSocketIsRemovedOnClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	l, err := Listen(path, 4)
+	require.NoError(t, err)
+	f, err := l.File()
+	require.NoError(t, err)
+	inherited, err := FileListener(f)
+	require.NoError(t, err)
+	inherited.Own()
+	require.NoError(t, inherited.Close())
+	_, err = os.Stat(path)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	unix.Close(l.FD)
+}

@@ -45,16 +45,31 @@ func Start(dir, pool string, output io.Writer) (*FPM, error) {
 	if err != nil {
 		return nil, err
 	}
+	return StartOn(dir, "127.0.0.1:"+strconv.Itoa(port), pool, output)
+}
+
+// StartOn is Start with the pool listening on addr: host:port, or a unix
+// socket path.
+func StartOn(dir, addr, pool string, output io.Writer) (*FPM, error) {
+	conf := fmt.Sprintf("[global]\npid = fpm.pid\nerror_log = fpm.log\ndaemonize = no\n\n[www]\nlisten = %s\n%s\n", addr, pool)
+	return StartConf(dir, conf, addr, output)
+}
+
+// StartConf is Start with a configuration the caller writes in full: one
+// with [global] directives (emergency_restart_threshold), or its own
+// listen address. conf is the text of dir/fpm.conf, and must log to
+// "error_log = fpm.log" for WaitLog; addr is the address Get talks to.
+func StartConf(dir, conf, addr string, output io.Writer) (*FPM, error) {
 	f := &FPM{
 		Dir:  dir,
-		Addr: "127.0.0.1:" + strconv.Itoa(port),
+		Addr: addr,
 		Conf: filepath.Join(dir, "fpm.conf"),
 		Log:  filepath.Join(dir, "fpm.log"),
 	}
-	conf := fmt.Sprintf("[global]\npid = fpm.pid\nerror_log = fpm.log\ndaemonize = no\n\n[www]\nlisten = %s\n%s\n", f.Addr, pool)
 	if err := os.WriteFile(f.Conf, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
+	var err error
 	f.Master, err = proc.Start(proc.Spec{Role: fpm.MasterRole, Args: []string{f.Conf}, Stdout: output, Stderr: output})
 	if err != nil {
 		return nil, err
@@ -69,7 +84,7 @@ func Start(dir, pool string, output io.Writer) (*FPM, error) {
 // Get sends one FastCGI request for path (with an optional query string)
 // as nginx would, and returns the parsed CGI response.
 func (f *FPM) Get(path, query string) (*fastcgi.CGIResponse, error) {
-	c, err := fastcgi.Dial(f.Addr, 10*time.Second)
+	c, err := fastcgi.Dial(f.Addr, 10*time.Second) // host:port or a socket path
 	if err != nil {
 		return nil, err
 	}

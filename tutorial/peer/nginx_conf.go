@@ -47,6 +47,12 @@ type NginxConfig struct {
 	// so nothing is read from it: a fixed Root such as /srv/www makes the
 	// bytes nginx sends the same from run to run (the fuzz seeds use that).
 	Root string
+	// Return, when set, adds a location /return that nginx answers by
+	// itself with 200 and this body (return 200 "..."), no FastCGI server
+	// involved: the ceiling that a server behind this nginx cannot pass,
+	// measured through the same nginx. The body may not hold '"', '\\'
+	// or '$'.
+	Return string
 }
 
 // keepaliveConns is the keepalive size of the upstream block: how many idle
@@ -69,6 +75,7 @@ type confData struct {
 	Timeout   string // e.g. "60000ms"
 	UWSGI     bool   // this nginx has the uwsgi module, so uwsgi_temp_path is valid
 	SCGI      bool   // likewise for scgi
+	Return    string // the body of location /return, in nginx's quoted syntax; "" for none
 }
 
 // confTemplate is the whole nginx.conf. The fastcgi_param list is written out
@@ -113,7 +120,15 @@ http {
         server_name localhost;
         root "{{.Root}}";
 
-        location ~ \.php$ {
+{{- if .Return}}
+        location = /return {
+            default_type text/plain;
+            return 200 "{{.Return}}";
+        }
+{{end}}
+        # Scripts, and the FPM's own status and ping pages, as a php-fpm
+        # deployment routes them.
+        location ~ (\.php|^/status|^/ping)$ {
             fastcgi_pass {{.Pass}};
 {{- if .KeepConn}}
             fastcgi_keep_conn on;
@@ -163,6 +178,9 @@ func (cfg NginxConfig) check() error {
 		// need quoting rules this small writer does not implement.
 		return fmt.Errorf("peer: nginx dir %q: contains a character nginx.conf cannot hold", cfg.Dir)
 	}
+	if strings.ContainsAny(cfg.Return, "\"\\$") {
+		return fmt.Errorf("peer: nginx config: Return body %q: contains '\"', '\\' or '$'", cfg.Return)
+	}
 	if cfg.FastCGI == "" {
 		return errors.New("peer: nginx config: FastCGI address is empty")
 	}
@@ -199,6 +217,8 @@ func renderConf(cfg NginxConfig) ([]byte, error) {
 		Timeout:   fmt.Sprintf("%dms", timeout.Milliseconds()),
 		UWSGI:     mods.uwsgi,
 		SCGI:      mods.scgi,
+		// nginx unescapes \n, \r and \t inside a quoted string.
+		Return: strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(cfg.Return),
 	}
 	if cfg.KeepConn {
 		d.Upstream = addr
