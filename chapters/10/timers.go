@@ -113,8 +113,15 @@ func repeat(l *reactor.Loop, cfg settings, every bool, late *[]time.Duration, do
 	var tick func()
 	var timer *reactor.Timer
 	tick = func() {
+		since := time.Since(start)
 		k := time.Duration(len(*late) + 1)
-		*late = append(*late, time.Since(start)-k*cfg.period)
+		if every {
+			// Every skips the grid points a stalled loop missed rather
+			// than firing them in a burst: measure each tick against
+			// the grid point it fires for, the last one passed.
+			k = max(k, since/cfg.period)
+		}
+		*late = append(*late, since-k*cfg.period)
 		busy(cfg.work)
 		switch {
 		case len(*late) == cfg.ticks:
