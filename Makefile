@@ -5,6 +5,8 @@ PKGS     ?= ./...
 # How long each fuzz target runs: short in make test, longer in make fuzz.
 # Minimizing a new input is bounded too: by default it may take 60 s.
 FUZZTIME ?= 5s
+# Where make docs-serve serves the site.
+DOCS_ADDR ?= 127.0.0.1:8000
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS = \
 	./net/fastcgi:FuzzReadRecord \
@@ -12,13 +14,15 @@ FUZZ_TARGETS = \
 	./net/fastcgi:FuzzConn \
 	./fpm/config:FuzzParse
 
-.PHONY: test vet unit fuzz bench docs help
+.PHONY: test vet unit fuzz bench bench-fpm docs docs-serve help
 
 help:
 	@echo "make test    vet, every test with -race (real peers: nginx, cgi-fcgi, curl), short fuzz runs"
-	@echo "make bench   benchmarks (go test -bench)"
+	@echo "make bench   benchmarks (go test -bench), then make bench-fpm"
+	@echo "make bench-fpm  corofpm against php-fpm, net/http/fcgi and nginx alone (wrk; ~4 min)"
 	@echo "make fuzz    each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)"
-	@echo "make docs    the chapter pages"
+	@echo "make docs    the reading-along site in site/: every chapter run with -quick for its page"
+	@echo "make docs-serve  the same, then serve it on http://$(DOCS_ADDR)/ until ^C"
 
 test: vet unit
 	@$(MAKE) --no-print-directory fuzz
@@ -38,7 +42,15 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v '/tutorial/bench$$')
+	@$(MAKE) --no-print-directory bench-fpm
+
+# Side-by-side runs with real peers (nginx, wrk, php8.2-fpm): one table each.
+bench-fpm:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 8m ./tutorial/bench
 
 docs:
-	@ls docs/*.md
+	$(GO) run ./docs/site/cmd/site -out site
+
+docs-serve:
+	$(GO) run ./docs/site/cmd/site -out site -serve $(DOCS_ADDR)

@@ -1,23 +1,16 @@
 // Package docs holds the reading-along pages, one per chapter. Pages pull
 // code from the real source by named anchors and the chapter's output from a
 // real run, so they cannot drift from the code; this test checks that every
-// reference on a page resolves.
+// reference on a page resolves. The site is built by package docs/site,
+// whose tests build it from these pages and read it in a browser.
 package docs
 
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
-)
 
-var (
-	// {{#include ../chapters/01/worker.go:accept-loop}}: a region of a source
-	// file between "// ANCHOR: accept-loop" and "// ANCHOR_END: accept-loop".
-	includeRe = regexp.MustCompile(`\{\{#include ([^:}]+):([\w-]+)\}\}`)
-	// {{#output 01}}: the output of go run ./chapters/01 -quick.
-	outputRe = regexp.MustCompile(`\{\{#output (\d\d)\}\}`)
+	"github.com/corofpm/corofpm/docs/site"
 )
 
 func TestEveryReferenceResolves(t *testing.T) {
@@ -30,20 +23,13 @@ func TestEveryReferenceResolves(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range includeRe.FindAllStringSubmatch(string(text), -1) {
-			src, err := os.ReadFile(m[1])
-			if err != nil {
+		// The site's own reader, so that what passes here builds there.
+		for _, m := range site.IncludeRe.FindAllStringSubmatch(string(text), -1) {
+			if _, err := site.Include(m[1], m[2]); err != nil {
 				t.Errorf("%s: %s: %v", page, m[0], err)
-				continue
-			}
-			s := string(src)
-			begin, end := "// ANCHOR: "+m[2]+"\n", "// ANCHOR_END: "+m[2]+"\n"
-			i, j := strings.Index(s, begin), strings.Index(s, end)
-			if i < 0 || j < i {
-				t.Errorf("%s: %s: no anchor %q in %s", page, m[0], m[2], m[1])
 			}
 		}
-		for _, m := range outputRe.FindAllStringSubmatch(string(text), -1) {
+		for _, m := range site.OutputRe.FindAllStringSubmatch(string(text), -1) {
 			if _, err := os.Stat(filepath.Join("..", "chapters", m[1], "main.go")); err != nil {
 				t.Errorf("%s: %s: no chapter %s", page, m[0], m[1])
 			}

@@ -30,6 +30,13 @@ type NginxConfig struct {
 	// for many requests, as php-fpm deployments tuned for speed do. Without
 	// it nginx opens a connection per request and the server closes it.
 	KeepConn bool
+	// Keepalive is the upstream block's keepalive with KeepConn: how many
+	// idle FastCGI connections each nginx worker keeps; 0 means 16. A
+	// blocking FPM worker is pinned to a kept connection until nginx closes
+	// it, so against one its total over the workers should not pass
+	// pm.max_children: a kept connection that no FPM worker accepted waits
+	// in the listen queue, and so does a request sent on it.
+	Keepalive int
 	// ReadTimeout is fastcgi_read_timeout, and the send and connect timeouts
 	// too: how long nginx waits on a slow FastCGI server before it answers
 	// 504. 0 means nginx's own default, 60s.
@@ -55,8 +62,8 @@ type NginxConfig struct {
 	Return string
 }
 
-// keepaliveConns is the keepalive size of the upstream block: how many idle
-// FastCGI connections each nginx worker keeps open for reuse.
+// keepaliveConns is the default keepalive size of the upstream block: how
+// many idle FastCGI connections each nginx worker keeps open for reuse.
 const keepaliveConns = 16
 
 // confData is what the template sees: the config, checked, with defaults
@@ -223,6 +230,9 @@ func renderConf(cfg NginxConfig) ([]byte, error) {
 	if cfg.KeepConn {
 		d.Upstream = addr
 		d.Keepalive = keepaliveConns
+		if cfg.Keepalive > 0 {
+			d.Keepalive = cfg.Keepalive
+		}
 		d.Pass = "fastcgi_backend"
 	}
 	var b bytes.Buffer
