@@ -2,6 +2,7 @@ package fpm_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/corofpm/corofpm/fpm"
 	"github.com/corofpm/corofpm/fpm/proc"
 	"github.com/corofpm/corofpm/fpm/script"
+	"github.com/corofpm/corofpm/net/fastcgi"
 	"github.com/corofpm/corofpm/tutorial/fpmrun"
 	"github.com/corofpm/corofpm/tutorial/peer"
 )
@@ -282,4 +284,39 @@ func TestAllowedClientsDropsOthers(t *testing.T) {
 	f := start(t, "pm = static\npm.max_children = 1\nlisten.allowed_clients = 10.0.0.1\n")
 	_, err := f.Get("/hello.php", "")
 	assert.Error(t, err, "127.0.0.1 is not allowed")
+}
+
+// dawdler writes in pieces with a pause before each, as a slow client on a
+// bad network, or nginx holding a kept connection idle, would.
+type dawdler struct {
+	net.Conn
+	pause time.Duration
+}
+
+func (d *dawdler) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		time.Sleep(d.pause)
+		piece := p[:min(len(p), 16)]
+		m, err := d.Conn.Write(piece)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
+}
+
+func TestASlowClientIsServed(t *testing.T) {
+	f := start(t, "pm = static\npm.max_children = 1\n")
+	conn, err := net.DialTimeout("tcp", f.Addr, 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	reply, err := fastcgi.NewClient(&dawdler{Conn: conn, pause: 700 * time.Millisecond}).Do(fastcgi.Call{
+		Params: map[string]string{"SCRIPT_NAME": "/hello.php"},
+	})
+	require.NoError(t, err, "pauses longer than the listener's accept timeout do not cut the request")
+	assert.Contains(t, string(reply.Stdout), "Hello from corofpm")
 }

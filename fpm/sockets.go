@@ -22,6 +22,7 @@ const EnvSockets = "COROFPM_SOCKETS"
 // returns EAGAIN when it expires, which lets an idle worker look at its
 // stop flag once in a while: php-fpm interrupts accept with a signal
 // handler installed without SA_RESTART, which Go's runtime does not allow.
+// Accepted connections inherit the option: the worker clears it on each.
 const acceptTimeout = 500 * time.Millisecond
 
 // listeners opens every pool's socket, or takes it over from the previous

@@ -75,6 +75,13 @@ func (w *BlockingWorker) Run() error {
 			return err
 		}
 		w.Peer, w.Accepted = c.Peer, time.Now()
+		// The connection inherited the listener's SO_RCVTIMEO (Linux
+		// copies socket options to accepted sockets): without this, a
+		// client pausing mid-request, or nginx keeping the connection
+		// idle, would be cut when it expires.
+		if err := c.SetReadTimeout(0); err != nil {
+			w.logf("%v", err)
+		}
 		call(w.OnConn)
 		if w.Allow != nil && !w.Allow(c.Peer) {
 			w.logf("connection from disallowed IP address '%s' is dropped", c.Peer)
