@@ -173,11 +173,11 @@ func (pw *poolWorker) ServeFastCGI(w *fastcgi.Response, r *fastcgi.Request) {
 		Script:        p.Get("SCRIPT_FILENAME"),
 		User:          p.Get("REMOTE_USER"),
 	})
-	cpu0 := cpuTime()
+	cpu0, _ := usage()
 	pw.slot.Stage(scoreboard.Executing)
 	pw.serve(w, r)
-	cpu := cpuTime() - cpu0
-	mem := peakMemory()
+	cpu1, mem := usage()
+	cpu := cpu1 - cpu0
 	pw.slot.End(cpu, mem)
 	if pw.access != nil {
 		pw.access.WriteString(formatAccess(pw.format, served{
@@ -232,17 +232,11 @@ func (pw *poolWorker) slow(r *fastcgi.Request, limit time.Duration) {
 	pw.slowlog.WriteString(b.String())
 }
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
+// usage is the process's user and system CPU time so far, and its peak
+// resident set in bytes (the nearest a Go worker has to PHP's
+// memory_get_peak_usage), from one getrusage(2).
+func usage() (cpu time.Duration, peak uint64) {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakMemory is the process's peak resident set, in bytes: the nearest a
-// Go worker has to PHP's memory_get_peak_usage.
-func peakMemory() uint64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return uint64(ru.Maxrss) * 1024
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), uint64(ru.Maxrss) * 1024
 }
