@@ -320,3 +320,13 @@ func TestASlowClientIsServed(t *testing.T) {
 	require.NoError(t, err, "pauses longer than the listener's accept timeout do not cut the request")
 	assert.Contains(t, string(reply.Stdout), "Hello from corofpm")
 }
+
+func TestMaintenanceRunsEverySecond(t *testing.T) {
+	f := start(t, "pm = dynamic\npm.max_children = 10\npm.start_servers = 5\npm.min_spare_servers = 5\npm.max_spare_servers = 5\n")
+	workers(t, f, 5)
+	for range 5 {
+		go f.Get("/sleep.php", "ms=5000")
+	}
+	require.Eventually(t, func() bool { pids, _ := f.Workers(); return len(pids) == 10 },
+		3800*time.Millisecond, 20*time.Millisecond, "5 + 1 + 2 + 2 workers after three maintenance seconds (a skipped second takes 4 s or more)")
+}
