@@ -20,9 +20,12 @@ const EnvSockets = "COROFPM_SOCKETS"
 
 // acceptTimeout is the listening socket's SO_RCVTIMEO. A blocking accept(2)
 // returns EAGAIN when it expires, which lets an idle worker look at its
-// stop flag once in a while: php-fpm interrupts accept with a signal
-// handler installed without SA_RESTART, which Go's runtime does not allow.
-// Accepted connections inherit the option: the worker clears it on each.
+// stop flag once in a while. php-fpm's worker, on SIGQUIT, replaces its
+// fd 0 (the listening socket) by a fresh unbound socket, so that the
+// accept(2) its handler interrupts and SA_RESTART restarts fails at once;
+// in Go the handler may run on any thread, not the one blocked in accept,
+// so nothing interrupts that accept. Accepted connections inherit the
+// option: the worker clears it on each.
 const acceptTimeout = 500 * time.Millisecond
 
 // listeners opens every pool's socket, or takes it over from the previous

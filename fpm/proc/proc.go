@@ -184,8 +184,13 @@ type lateWriter struct{ w io.Writer }
 
 func (l *lateWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
 
-// Signal sends sig to the child.
+// Signal sends sig to the child. Once the child is reaped its pid may
+// belong to another process, so Signal sends nothing and returns
+// os.ErrProcessDone.
 func (p *Process) Signal(sig syscall.Signal) error {
+	if p.reaped {
+		return os.ErrProcessDone
+	}
 	return syscall.Kill(p.Pid, sig)
 }
 

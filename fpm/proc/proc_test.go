@@ -88,6 +88,7 @@ func TestExitCodeOrSignal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "exited with code 7", st.String())
 	assert.True(t, st.Exited)
+	assert.ErrorIs(t, p.Signal(syscall.SIGKILL), os.ErrProcessDone, "a reaped child's pid may be another's now")
 
 	var stderr bytes.Buffer
 	p, err = proc.Start(proc.Spec{Role: "fail", Stderr: &stderr})
