@@ -36,6 +36,10 @@ type Info struct {
 	// Each chapter has its own, so that two chapters served at once do not
 	// collide. Empty means -serve needs an explicit -listen.
 	DefaultListen string
+	// NoServe, when set, says why the chapter has nothing to serve (it
+	// runs everything in-process): -serve then fails with ErrNoServe and
+	// this reason, in one line, and exit status 2.
+	NoServe string
 }
 
 // Options are the flags every chapter accepts.
@@ -69,6 +73,9 @@ func (o *Options) Network() string {
 // silently.
 var ErrStrayArgs = errors.New("unexpected argument")
 
+// ErrNoServe reports -serve given to a chapter that has nothing to serve.
+var ErrNoServe = errors.New("-serve: nothing to serve")
+
 // ErrBadListen reports a -listen value that is neither host:port nor a
 // unix socket path, caught before the chapter spends time forking.
 var ErrBadListen = errors.New("bad -listen address")
@@ -77,7 +84,8 @@ var ErrBadListen = errors.New("bad -listen address")
 // chapter defined before calling it, and parses the command line. -h
 // prints how to run the chapter, what it shows and every flag. A bad flag
 // exits with status 2 after the usage; a stray argument or a malformed
-// -listen exits with status 2 after a one-line error.
+// -listen, or -serve where Info.NoServe is set, exits with status 2 after
+// a one-line error.
 func Parse(info Info) *Options {
 	opts, err := ParseArgs(flag.CommandLine, info, os.Args[1:])
 	switch {
@@ -85,7 +93,7 @@ func Parse(info Info) *Options {
 		return opts
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0) // -h asked for the usage, which is printed: a success
-	case errors.Is(err, ErrStrayArgs), errors.Is(err, ErrBadListen):
+	case errors.Is(err, ErrStrayArgs), errors.Is(err, ErrBadListen), errors.Is(err, ErrNoServe):
 		fmt.Fprintln(flag.CommandLine.Output(), err)
 	}
 	// The flag package has printed its own errors, with the usage.
@@ -102,8 +110,11 @@ func ParseArgs(fs *flag.FlagSet, info Info, args []string) (*Options, error) {
 	opts := &Options{}
 	fs.BoolVar(&opts.Quick, "quick", false,
 		"run the shortest version that still shows the lesson (fewer requests, shorter waits)")
-	fs.BoolVar(&opts.Serve, "serve", false,
-		"instead of the walkthrough, start the server, print how to poke it (curl, cgi-fcgi) and keep it up; ^C stops it")
+	serveUsage := "instead of the walkthrough, start the server, print how to poke it (curl, cgi-fcgi) and keep it up; ^C stops it"
+	if info.NoServe != "" {
+		serveUsage = "not in this chapter: " + info.NoServe
+	}
+	fs.BoolVar(&opts.Serve, "serve", false, serveUsage)
 	fs.StringVar(&opts.Listen, "listen", info.DefaultListen,
 		"where -serve listens: `ADDR` is host:port (127.0.0.1:9000) or a unix socket path (contains '/')")
 	fs.BoolVar(&opts.Verbose, "v", false,
@@ -116,6 +127,9 @@ func ParseArgs(fs *flag.FlagSet, info Info, args []string) (*Options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%s: %w %s; the chapter takes only flags (see -h)",
 			cmd, ErrStrayArgs, quoteAll(fs.Args()))
+	}
+	if opts.Serve && info.NoServe != "" {
+		return nil, fmt.Errorf("%s: %w: %s", cmd, ErrNoServe, info.NoServe)
 	}
 	if err := checkListen(opts); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)

@@ -171,3 +171,21 @@ func TestParseExitsOnStrayArgs(t *testing.T) {
 		t.Errorf("stderr:\n%q\nwant:\n%q", got, want)
 	}
 }
+
+// A chapter with nothing to serve refuses -serve with its reason, and
+// runs normally without it.
+func TestParseNoServe(t *testing.T) {
+	info := Info{Number: "11", NoServe: "the chapter runs its tasks in-process"}
+	_, _, err := parse(t, info, "-serve")
+	if !errors.Is(err, ErrNoServe) {
+		t.Fatalf("-serve: got %v, want ErrNoServe", err)
+	}
+	want := "go run ./chapters/11: -serve: nothing to serve: the chapter runs its tasks in-process"
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	opts, _, err := parse(t, info, "-quick")
+	if err != nil || !opts.Quick {
+		t.Errorf("-quick: %v, %+v", err, opts)
+	}
+}
