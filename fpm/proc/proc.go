@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -71,8 +72,10 @@ type Process struct {
 
 	lifeline *os.File      // write end; closing it (or dying) tells the child to exit
 	copying  chan struct{} // closed when the copies of the child's output are done
-	reaped   bool
-	status   Status
+	// reaped is set once wait4 collected the child; atomic because a
+	// signal may be sent from another goroutine than the one that waits.
+	reaped atomic.Bool
+	status Status
 }
 
 // Start re-executes this binary as a child playing spec.Role. It is
@@ -188,7 +191,7 @@ func (l *lateWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
 // belong to another process, so Signal sends nothing and returns
 // os.ErrProcessDone.
 func (p *Process) Signal(sig syscall.Signal) error {
-	if p.reaped {
+	if p.reaped.Load() {
 		return os.ErrProcessDone
 	}
 	return syscall.Kill(p.Pid, sig)
@@ -206,11 +209,11 @@ func (p *Process) Wait() (Status, error) {
 // child still runs.
 func (p *Process) TryWait() (st Status, ok bool, err error) {
 	st, err = p.wait(syscall.WNOHANG)
-	return st, err == nil && p.reaped, err
+	return st, err == nil && p.reaped.Load(), err
 }
 
 func (p *Process) wait(options int) (Status, error) {
-	if p.reaped {
+	if p.reaped.Load() {
 		return p.status, nil
 	}
 	var ws syscall.WaitStatus
@@ -228,7 +231,7 @@ func (p *Process) wait(options int) (Status, error) {
 		}
 		break
 	}
-	p.reaped = true
+	p.reaped.Store(true)
 	p.status = statusOf(ws, &ru)
 	if p.lifeline != nil {
 		p.lifeline.Close()
