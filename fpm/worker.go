@@ -5,6 +5,7 @@ package fpm
 
 import (
 	"errors"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -104,6 +105,9 @@ func (w *BlockingWorker) Run() error {
 func (w *BlockingWorker) serve(conn *fastcgi.Conn) error {
 	for {
 		more, err := conn.ServeOne(w.Handler)
+		if err == io.EOF {
+			return nil // the web server closed a kept connection: no request
+		}
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ func (f HandlerFunc) ServeFastCGI(w *Response, r *Request) { f(w, r) }
 func (c *Conn) Serve(h Handler) error {
 	for {
 		more, err := c.ServeOne(h)
+		if err == io.EOF {
+			return nil
+		}
 		if !more || err != nil {
 			return err
 		}
@@ -33,13 +36,10 @@ func (c *Conn) Serve(h Handler) error {
 // ServeOne reads one request, runs h and finishes it. more reports whether
 // the web server wants the connection kept for another request; a worker
 // that is stopping, or has served its max_requests, closes it instead.
-// The peer closing the connection before a request is a clean end: false,
-// nil.
+// The peer closing the connection before a request is a clean end, but no
+// request was served: false, io.EOF.
 func (c *Conn) ServeOne(h Handler) (more bool, err error) {
 	req, err := c.ReadRequest()
-	if err == io.EOF {
-		return false, nil
-	}
 	if err != nil {
 		return false, err
 	}

@@ -31,11 +31,11 @@ func Run(ln *sock.Listener, h fastcgi.Handler, maxRequests int, logf func(format
 	//      before the loop and conn.Reset(c, c.Peer) for each connection).
 	//   3. Serve its requests one at a time: more, err := conn.ServeOne(h),
 	//      again while more is true (nginx sent FCGI_KEEP_CONN) and
-	//      maxRequests is not reached. On an error, logf it in one line and
-	//      stop serving this connection. Count requests in the handler (wrap
-	//      h in a fastcgi.HandlerFunc that adds one and calls h): ServeOne
-	//      also returns when a kept connection closes before its next
-	//      request, and that is not a request.
+	//      maxRequests is not reached. ServeOne returns io.EOF when a kept
+	//      connection closes before its next request: no request, no
+	//      error. On another error, logf it in one line and stop serving
+	//      this connection. Count requests in the handler (wrap h in a
+	//      fastcgi.HandlerFunc that adds one and calls h).
 	//   4. c.Close(): without it the web server waits for the end of a
 	//      response that has ended, and the fd leaks.
 	//   5. If maxRequests > 0 and that many requests were served, return nil.

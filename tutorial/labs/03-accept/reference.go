@@ -6,6 +6,7 @@ package lab03
 
 import (
 	"errors"
+	"io"
 
 	"github.com/corofpm/corofpm/net/fastcgi"
 	"github.com/corofpm/corofpm/net/sock"
@@ -33,7 +34,7 @@ func Run(ln *sock.Listener, h fastcgi.Handler, maxRequests int, logf func(format
 		}
 		conn.Reset(c, c.Peer)
 		for more := true; more && (maxRequests == 0 || served < maxRequests); {
-			if more, err = conn.ServeOne(counted); err != nil {
+			if more, err = conn.ServeOne(counted); err != nil && err != io.EOF {
 				logf("%v", err)
 			}
 		}
