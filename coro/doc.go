@@ -87,6 +87,14 @@
 //     (whose callbacks call Token.Resume: Idle runs on the scheduler's
 //     thread), and its Wake an eventfd write.
 //
+// # Hooked IO
+//
+// Poller is that Idler: epoll_wait until the next timer, eventfd wake-ups.
+// On it, IO that looks blocking to a coroutine parks it instead of the
+// thread: Conn (Read, Write, ReadNow, deadlines) over any non-blocking fd,
+// Listener.Accept, Dial, HTTPClient (HTTP/1.1 with a keep-alive pool),
+// Exec (pipes and a pidfd) and LookupHost (a goroutine that posts back).
+//
 // A Scheduler is not safe for concurrent use: everything but Post and
 // Token.Post must be called on its thread, from its coroutines or from
 // callbacks its run loop makes (timers, posted functions, Idle).

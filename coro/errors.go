@@ -16,8 +16,9 @@ const Forever time.Duration = -1
 var (
 	// ErrTimeout: the operation's timeout passed first (SWOOLE_CHANNEL_TIMEOUT).
 	ErrTimeout = errors.New("coro: timed out")
-	// ErrClosed: the channel is closed, and empty for Pop (SWOOLE_CHANNEL_CLOSED).
-	ErrClosed = errors.New("coro: channel closed")
+	// ErrClosed: the channel is closed, and empty for Pop
+	// (SWOOLE_CHANNEL_CLOSED); or the Conn or Listener is closed.
+	ErrClosed = errors.New("coro: closed")
 	// ErrCanceled is what a *CanceledError is (SWOOLE_CHANNEL_CANCELED).
 	ErrCanceled = errors.New("coro: canceled")
 	// ErrTooMany: Go would pass Options.MaxCoroutines.

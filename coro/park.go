@@ -21,6 +21,9 @@ type Token struct {
 	reason string
 	state  tokenState
 	val    any
+	// w is the wait Wait suspends on, kept here so that a Token reused
+	// through Repark costs no allocation per wait.
+	w wait
 }
 
 // ANCHOR: park
@@ -47,7 +50,8 @@ func (t *Token) Wait(timeout time.Duration) (any, error) {
 	}
 	t.state = tokenWaiting
 	t.c.s.parked++
-	if err := t.c.suspend(&wait{op: "park:", on: t, token: t}, timeout); err != nil {
+	t.w = wait{op: "park:", on: t, token: t}
+	if err := t.c.suspend(&t.w, timeout); err != nil {
 		if t.state == tokenWaiting { // suspend refused at once: undo
 			t.state = tokenDone
 			t.c.s.parked--
@@ -80,5 +84,15 @@ func (t *Token) Post(v any) {
 }
 
 // ANCHOR_END: park
+
+// Repark is Park reusing t, a token from an earlier Park or Repark whose
+// wait has ended and that nothing will Resume any more: for an event
+// source that parks on the same thing again and again, such as a hooked
+// fd's reads, so that a wait allocates nothing.
+func (c *Co) Repark(t *Token, reason string) *Token {
+	c.mustRun("Park")
+	*t = Token{c: c, reason: reason}
+	return t
+}
 
 func (t *Token) describe() string { return t.reason }

@@ -1,0 +1,242 @@
+package coro
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/corofpm/corofpm/net/poll"
+	"golang.org/x/sys/unix"
+)
+
+// ErrBusy is returned by a Conn's Read (or Write) while another coroutine
+// is parked in a Read (or Write) on it: whose turn the bytes would be is
+// undefined, so it is refused, as Swoole refuses a socket "bound to
+// another coroutine".
+var ErrBusy = errors.New("coro: another coroutine is already waiting on this fd")
+
+// Conn is a hooked fd: a socket or a pipe in non-blocking mode whose Read
+// and Write, called from a coroutine, look blocking to the coroutine but
+// park it, not the thread, when the kernel says EAGAIN. It implements
+// io.Reader, io.Writer and io.Closer; its methods are called from the
+// coroutines of one scheduler.
+type Conn struct {
+	s *Scheduler
+	p *Poller
+	// fd is the descriptor, -1 once closed: a closed Conn must never touch
+	// the number again, which the kernel may have given to another file.
+	fd   int
+	peer string
+	// reader and writer are the coroutines parked on this fd, at most one
+	// each, resumed by ready; rtok and wtok are their tokens, reused from
+	// one wait to the next so that a wait allocates nothing.
+	reader, writer *Token
+	rtok, wtok     Token
+	// readWhy and writeWhy are their Park reasons ("read fd 7 from
+	// 127.0.0.1:80"), built once, since a Sprintf per wait would cost more
+	// than the wait.
+	readWhy, writeWhy string
+	// readDeadline and writeDeadline bound each wait; zero means none.
+	readDeadline, writeDeadline time.Time
+	// drained is set once a read has emptied the receive buffer (EAGAIN,
+	// or fewer bytes than asked for), and cleared by the next readable
+	// edge: until then a Read parks at once instead of spending a
+	// read(2) to hear EAGAIN. Go's runtime poller keeps the same bit.
+	drained bool
+	// hangup is set once the peer's close was reported: its edge has
+	// passed, so from then on only EAGAIN counts as drained, never a
+	// short read, or the EOF behind the last bytes would never be read.
+	hangup bool
+}
+
+// NewConn hooks fd: makes it non-blocking and registers it with p. The
+// Conn owns fd from then on; peer names the other end in errors.
+func NewConn(s *Scheduler, p *Poller, fd int, peer string) (*Conn, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, fmt.Errorf("coro: O_NONBLOCK on fd %d (%s): %w", fd, peer, err)
+	}
+	c := &Conn{s: s, p: p, fd: fd, peer: peer,
+		readWhy:  fmt.Sprintf("read fd %d from %s", fd, peer),
+		writeWhy: fmt.Sprintf("write fd %d to %s", fd, peer)}
+	if err := p.register(fd, c); err != nil {
+		return nil, fmt.Errorf("coro: fd %d (%s): %w", fd, peer, err)
+	}
+	return c, nil
+}
+
+// FD is the descriptor, -1 after Close.
+func (c *Conn) FD() int { return c.fd }
+
+// Peer names the other end.
+func (c *Conn) Peer() string { return c.peer }
+
+// SetReadDeadline bounds every later wait of Read: one parked after t
+// fails with ErrTimeout. The zero time removes the bound.
+func (c *Conn) SetReadDeadline(t time.Time) { c.readDeadline = t }
+
+// SetWriteDeadline is the same for Write.
+func (c *Conn) SetWriteDeadline(t time.Time) { c.writeDeadline = t }
+
+// SetDeadline sets both.
+func (c *Conn) SetDeadline(t time.Time) { c.readDeadline, c.writeDeadline = t, t }
+
+// ANCHOR: read
+// Read reads what has arrived, at least one byte: if nothing has, it
+// parks the calling coroutine until the fd is readable, and the thread
+// runs the other coroutines meanwhile. It returns io.EOF once the peer has
+// closed its side.
+func (c *Conn) Read(p []byte) (int, error) {
+	for {
+		if c.fd < 0 {
+			return 0, c.closedErr("read from")
+		}
+		if c.drained {
+			if err := c.wait(&c.reader, &c.rtok, c.readWhy, c.readDeadline); err != nil {
+				return 0, fmt.Errorf("coro: read from %s: %w", c.peer, err)
+			}
+			continue // readable, or woken for nothing: try
+		}
+		n, err := unix.Read(c.fd, p)
+		switch {
+		case err == unix.EAGAIN:
+			c.drained = true
+			continue
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("coro: read from %s: %w", c.peer, err)
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		// A stream socket or a pipe gives fewer bytes than asked only
+		// when it has no more: what arrives next will raise an edge.
+		c.drained = n < len(p) && !c.hangup
+		return n, nil
+	}
+}
+
+// ANCHOR_END: read
+
+// ReadNow reads what has already arrived and never parks: 0, nil when
+// nothing has; 0, io.EOF when the peer has closed. It is net/sock's
+// contract, which lets a worker notice an aborted request mid-script.
+func (c *Conn) ReadNow(p []byte) (int, error) {
+	for {
+		if c.fd < 0 {
+			return 0, c.closedErr("read from")
+		}
+		n, err := unix.Read(c.fd, p)
+		switch {
+		case err == unix.EAGAIN:
+			c.drained = true
+			return 0, nil
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("coro: read from %s: %w", c.peer, err)
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		c.drained = n < len(p) && !c.hangup
+		return n, nil
+	}
+}
+
+// ANCHOR: write
+// Write writes all of p. A short write is the normal case on a socket
+// whose send buffer is full: it writes what fits, parks until the fd is
+// writable again, and goes on. On error it returns how much was written.
+func (c *Conn) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		if c.fd < 0 {
+			return done, c.closedErr("write to")
+		}
+		n, err := unix.Write(c.fd, p[done:])
+		switch {
+		case err == unix.EAGAIN:
+			if err := c.wait(&c.writer, &c.wtok, c.writeWhy, c.writeDeadline); err != nil {
+				return done, fmt.Errorf("coro: write to %s: %w", c.peer, err)
+			}
+		case err == unix.EINTR:
+		case err != nil:
+			return done, fmt.Errorf("coro: write to %s: %w", c.peer, err)
+		default:
+			done += n
+		}
+	}
+	return done, nil
+}
+
+// ANCHOR_END: write
+
+// ANCHOR: wait
+// wait parks the running coroutine in *slot until ready resumes it, the
+// deadline passes (ErrTimeout) or the coroutine is canceled.
+func (c *Conn) wait(slot **Token, tok *Token, why string, deadline time.Time) error {
+	co := c.s.Current()
+	if co == nil {
+		panic("coro: IO on a Conn from outside a coroutine: " + why)
+	}
+	if *slot != nil {
+		return ErrBusy
+	}
+	timeout := Forever
+	if !deadline.IsZero() {
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return ErrTimeout
+		}
+	}
+	co.Repark(tok, why)
+	*slot = tok
+	_, err := tok.Wait(timeout)
+	if *slot == tok { // timed out or canceled: ready did not take it
+		*slot = nil
+	}
+	return err
+}
+
+// ready is the Poller's call for this fd: resume whoever waits for what
+// happened. A hang-up wakes both, to find the EOF or the error.
+func (c *Conn) ready(ev poll.Events) {
+	if ev&(poll.Readable|poll.Hangup) != 0 {
+		c.drained = false
+	}
+	if ev&poll.Hangup != 0 {
+		c.hangup = true
+	}
+	if ev&(poll.Readable|poll.Hangup) != 0 && c.reader != nil {
+		tok := c.reader
+		c.reader = nil
+		tok.Resume(nil)
+	}
+	if ev&(poll.Writable|poll.Hangup) != 0 && c.writer != nil {
+		tok := c.writer
+		c.writer = nil
+		tok.Resume(nil)
+	}
+}
+
+// ANCHOR_END: wait
+
+// Close unregisters and closes the fd. A coroutine parked on it wakes and
+// fails with ErrClosed.
+func (c *Conn) Close() error {
+	if c.fd < 0 {
+		return c.closedErr("close")
+	}
+	fd := c.fd
+	c.fd = -1
+	c.p.unregister(fd)
+	err := unix.Close(fd)
+	c.ready(poll.Hangup)
+	if err != nil {
+		return fmt.Errorf("coro: close fd %d (%s): %w", fd, c.peer, err)
+	}
+	return nil
+}
+
+func (c *Conn) closedErr(op string) error {
+	return fmt.Errorf("coro: %s %s: %w", op, c.peer, ErrClosed)
+}

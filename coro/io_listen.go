@@ -1,0 +1,133 @@
+package coro
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/corofpm/corofpm/net/poll"
+	"github.com/corofpm/corofpm/net/sock"
+	"golang.org/x/sys/unix"
+)
+
+// Listener is a hooked listening socket: Accept parks the coroutine, not
+// the thread, until a connection is waiting. Several coroutines may wait
+// in Accept at once, as a pool of request coroutines does.
+type Listener struct {
+	s  *Scheduler
+	p  *Poller
+	ln *sock.Listener
+	// acceptors are the coroutines parked in Accept, first come first
+	// served.
+	acceptors []*Token
+	// passing is set while a pass is scheduled: see Accept.
+	passing bool
+	closed  bool
+	why     string
+}
+
+// NewListener hooks ln: makes it non-blocking and registers it with p,
+// with EPOLLEXCLUSIVE, since worker processes that inherited the same
+// socket each watch it from their own epoll and a connection should wake
+// one of them, not all (chapter 04). O_NONBLOCK belongs to the open file,
+// so every process sharing ln sees it: they must all accept this way.
+func NewListener(s *Scheduler, p *Poller, ln *sock.Listener) (*Listener, error) {
+	if err := ln.SetNonblock(true); err != nil {
+		return nil, fmt.Errorf("coro: %w", err)
+	}
+	l := &Listener{s: s, p: p, ln: ln, why: fmt.Sprintf("accept fd %d on %s", ln.FD, ln.Addr)}
+	if err := p.registerShared(ln.FD, l); err != nil {
+		return nil, fmt.Errorf("coro: listen on %s: %w", ln.Addr, err)
+	}
+	return l, nil
+}
+
+// Addr is the listening address.
+func (l *Listener) Addr() string { return l.ln.Addr }
+
+// ANCHOR: accept
+// Accept returns the next connection, hooked, parking c until one is
+// waiting. It fails with ErrClosed once the Listener is closed.
+func (l *Listener) Accept(c *Co) (*Conn, error) {
+	for {
+		if l.closed {
+			return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, ErrClosed)
+		}
+		fd, sa, err := unix.Accept4(l.ln.FD, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+		switch {
+		case err == unix.EAGAIN:
+			if err := l.wait(c); err != nil {
+				return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, err)
+			}
+			continue
+		case err == unix.EINTR || err == unix.ECONNABORTED:
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, err)
+		}
+		// Edge-triggered: one edge may stand for several connections, and
+		// it woke one acceptor. Let the next one look too, from the run
+		// loop, once this one has gone its way.
+		if len(l.acceptors) > 0 && !l.passing {
+			l.passing = true
+			l.s.After(0, l.pass)
+		}
+		peer := sock.AddrString(sa)
+		if _, ok := sa.(*unix.SockaddrUnix); ok {
+			peer = "unix:" + l.ln.Addr
+		}
+		conn, err := NewConn(l.s, l.p, fd, peer)
+		if err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+		return conn, nil
+	}
+}
+
+// ANCHOR_END: accept
+
+func (l *Listener) wait(c *Co) error {
+	tok := c.Park(l.why)
+	l.acceptors = append(l.acceptors, tok)
+	_, err := tok.Wait(Forever)
+	if i := slices.Index(l.acceptors, tok); i >= 0 { // canceled: still queued
+		l.acceptors = slices.Delete(l.acceptors, i, i+1)
+	}
+	return err
+}
+
+// ready wakes the first acceptor when a connection arrives.
+func (l *Listener) ready(ev poll.Events) {
+	if ev&(poll.Readable|poll.Hangup) != 0 {
+		l.wakeOne()
+	}
+}
+
+func (l *Listener) pass() {
+	l.passing = false
+	l.wakeOne()
+}
+
+func (l *Listener) wakeOne() {
+	if len(l.acceptors) == 0 {
+		return
+	}
+	tok := l.acceptors[0]
+	l.acceptors = slices.Delete(l.acceptors, 0, 1)
+	tok.Resume(nil)
+}
+
+// Close unregisters and closes the socket; every coroutine parked in
+// Accept wakes and fails with ErrClosed.
+func (l *Listener) Close() error {
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	l.p.unregister(l.ln.FD)
+	err := l.ln.Close()
+	for len(l.acceptors) > 0 {
+		l.wakeOne()
+	}
+	return err
+}
