@@ -24,6 +24,12 @@ import (
 // behindNginx starts an FPM listening on a unix socket, as most php-fpm
 // deployments do, with a real nginx in front of it.
 func behindNginx(t *testing.T, pool string) (*fpmrun.FPM, *peer.Nginx) {
+	return behindNginxWith(t, pool, peer.NginxConfig{})
+}
+
+// behindNginxWith is behindNginx with nginx configured as ngx says (its
+// Dir and FastCGI are filled in).
+func behindNginxWith(t *testing.T, pool string, ngx peer.NginxConfig) (*fpmrun.FPM, *peer.Nginx) {
 	t.Helper()
 	peer.Need(t, "nginx")
 	dir := t.TempDir()
@@ -35,7 +41,8 @@ func behindNginx(t *testing.T, pool string) (*fpmrun.FPM, *peer.Nginx) {
 			t.Logf("the master's log:\n%s", f.LogText())
 		}
 	})
-	n, err := peer.StartNginx(peer.NginxConfig{Dir: filepath.Join(dir, "nginx"), FastCGI: f.Addr})
+	ngx.Dir, ngx.FastCGI = filepath.Join(dir, "nginx"), f.Addr
+	n, err := peer.StartNginx(ngx)
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Stop() })
 	return f, n

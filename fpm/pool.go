@@ -84,11 +84,14 @@ func newPool(m *Master, cfg *config.Pool) (*pool, error) {
 	if p.lnFile, err = ln.File(); err != nil {
 		return nil, err
 	}
-	p.seg, err = shm.Create("scoreboard-"+cfg.Name, scoreboard.Size(cfg.MaxChildren))
+	// A slot per request in flight: one per blocking worker, as many as
+	// it has coroutines per coroutine worker.
+	slots := cfg.MaxChildren * p.capacity()
+	p.seg, err = shm.Create("scoreboard-"+cfg.Name, scoreboard.Size(slots))
 	if err != nil {
 		return nil, err
 	}
-	p.board, err = scoreboard.New(p.seg, cfg.MaxChildren, cfg.Name, string(cfg.PM))
+	p.board, err = scoreboard.New(p.seg, slots, cfg.Name, string(cfg.PM))
 	if err != nil {
 		return nil, err
 	}
@@ -279,31 +282,60 @@ type idleWorker struct {
 	since time.Time
 }
 
-// count reads the scoreboard: how many workers wait in accept (idle, or
-// still starting: they will be in a moment) and how many serve a request,
-// and which idle worker has waited longest.
+// capacity is how many requests one worker serves at once.
+func (p *pool) capacity() int {
+	if p.cfg.WorkerModel == config.Coroutine {
+		return max(1, p.cfg.WorkerCoroutines)
+	}
+	return 1
+}
+
+// count reads the scoreboard: how many workers could take another request
+// (idle: a blocking worker waiting in accept, a coroutine worker with a
+// free coroutine, or one still starting) and how many could not (active),
+// and which idle worker has waited longest since its last request.
 func (p *pool) count() (idle, active int, oldest *idleWorker) {
-	seen := map[int]bool{}
+	type load struct {
+		busy    int
+		lastEnd time.Time
+	}
+	loads := map[int]*load{}
 	for _, s := range p.board.Snapshot() {
-		c, ok := p.children[s.PID]
-		if !ok || seen[s.PID] {
+		if _, ok := p.children[s.PID]; !ok {
 			continue
 		}
-		seen[s.PID] = true
+		l := loads[s.PID]
+		if l == nil {
+			l = &load{}
+			loads[s.PID] = l
+		}
 		if s.Stage.Busy() {
+			l.busy++
+			continue
+		}
+		end := s.RequestStart.Add(s.RequestDuration) // end of its last request
+		if s.Requests == 0 {
+			end = s.StartTime
+		}
+		if end.After(l.lastEnd) {
+			l.lastEnd = end
+		}
+	}
+	for pid, c := range p.children {
+		l := loads[pid]
+		if l == nil { // started, no slot taken yet: idle in a moment
+			idle++
+			continue
+		}
+		if l.busy >= p.capacity() {
 			active++
 			continue
 		}
 		idle++
-		since := s.RequestStart.Add(s.RequestDuration) // end of its last request
-		if s.Requests == 0 {
-			since = s.StartTime
-		}
-		if oldest == nil || since.Before(oldest.since) {
-			oldest = &idleWorker{c: c, since: since}
+		if l.busy == 0 && !l.lastEnd.IsZero() && (oldest == nil || l.lastEnd.Before(oldest.since)) {
+			oldest = &idleWorker{c: c, since: l.lastEnd}
 		}
 	}
-	idle += len(p.children) - len(seen) // started, slot not taken yet
 	return idle, active, oldest
 }
 
@@ -340,12 +372,14 @@ func (p *pool) checkRequests(now time.Time) {
 			continue
 		}
 		took := now.Sub(s.RequestStart)
-		if slow > 0 && took > slow && !c.slowSeen.Equal(s.RequestStart) {
+		if slow > 0 && took > slow && !c.slowSeen.Equal(s.RequestStart) && p.cfg.WorkerModel != config.Coroutine {
 			c.slowSeen = s.RequestStart
 			p.log(Warning, "child %d, script '%s' (request: \"%s %s\") executing too slow (%.6f sec), logging",
 				s.PID, s.Script, s.Method, s.URI, took.Seconds())
 		}
-		if limit > 0 && took > limit {
+		// A coroutine worker ends the one request itself; a blocking
+		// worker must die for it.
+		if limit > 0 && took > limit && p.cfg.WorkerModel != config.Coroutine {
 			c.terminated = true
 			p.log(Warning, "child %d, script '%s' (request: \"%s %s\") execution timed out (%.6f sec), terminating",
 				s.PID, s.Script, s.Method, s.URI, took.Seconds())

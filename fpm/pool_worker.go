@@ -57,9 +57,10 @@ func runMaster(c *proc.Child) error {
 	return m.Run()
 }
 
-// poolWorker is a worker process of a pool: a BlockingWorker whose every
-// request goes through the scoreboard, the ping and status pages, the
-// slow log and the access log before and after the scripts.
+// poolWorker is a worker process of a pool, blocking or coroutine
+// (worker.model): every request goes through the scoreboard, the ping and
+// status pages, the slow log and the access log before and after the
+// scripts.
 type poolWorker struct {
 	cfg     config.Pool
 	board   *scoreboard.Board
@@ -97,20 +98,29 @@ func runWorker(c *proc.Child, scripts fastcgi.Handler) error {
 	if pw.board, err = scoreboard.Attach(seg); err != nil {
 		return err
 	}
-	if pw.slot, err = pw.board.Acquire(os.Getpid()); err != nil {
-		return err
-	}
-	defer pw.slot.Release()
 	if err := pw.openLogs(); err != nil {
 		return err
 	}
 	defer pw.closeLogs()
+	if pw.cfg.WorkerModel == config.Coroutine {
+		return pw.runCoroutines(ln)
+	}
+	return pw.runBlocking(ln)
+}
 
+// runBlocking serves one request at a time, with one scoreboard slot for
+// the worker's life, as php-fpm's worker.
+func (pw *poolWorker) runBlocking(ln *sock.Listener) error {
+	var err error
+	if pw.slot, err = pw.board.Acquire(os.Getpid()); err != nil {
+		return err
+	}
+	defer pw.slot.Release()
 	pw.w = &BlockingWorker{
 		Listener:    ln,
 		Handler:     pw,
 		MaxRequests: pw.cfg.MaxRequests,
-		Logf:        func(f string, args ...any) { fmt.Fprintf(os.Stderr, f+"\n", args...) },
+		Logf:        logStderr,
 		OnIdle:      func() { pw.slot.Stage(scoreboard.Accepting) },
 		OnConn: func() {
 			pw.fresh = true
@@ -122,14 +132,87 @@ func runWorker(c *proc.Child, scripts fastcgi.Handler) error {
 	}
 	// SIGQUIT: finish the request in hand, then exit. SIGTERM keeps Go's
 	// default, an immediate death, as php-fpm's worker.
+	onQuit(pw.w.Stop)
+	return pw.w.Run()
+}
+
+// runCoroutines serves worker.coroutines requests at once, each with a
+// scoreboard slot of its own: the status page shows every request in
+// flight, not one per process.
+func (pw *poolWorker) runCoroutines(ln *sock.Listener) error {
+	table, ok := pw.scripts.(*script.Table)
+	if !ok {
+		return fmt.Errorf("worker.model = coroutine needs the scripts as a script.Table, to give them coroutine IO")
+	}
+	slots := &slotPool{board: pw.board, pid: os.Getpid()}
+	defer slots.releaseAll()
+	w := &CoroutineWorker{
+		Listener:    ln,
+		Scripts:     table,
+		Coroutines:  max(1, pw.cfg.WorkerCoroutines),
+		MaxRequests: pw.cfg.MaxRequests,
+		Terminate:   pw.cfg.RequestTerminateTimeout,
+		Logf:        logStderr,
+		Slot:        slots.get,
+		Release:     slots.put,
+		Serve: func(slot *scoreboard.Slot, rw *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler) {
+			pw.record(slot, time.Now(), rw, r, scripts, true)
+		},
+	}
+	if len(pw.cfg.ListenAllowedClients) > 0 {
+		w.Allow = pw.cfg.Allowed
+	}
+	onQuit(w.Stop)
+	return w.Run()
+}
+
+// slotPool keeps the scoreboard slots of a coroutine worker: taken as
+// requests need them, up to worker.coroutines, and kept, Idle, between
+// requests, so that the status page and the process manager see how long
+// the worker has been idle.
+type slotPool struct {
+	board *scoreboard.Board
+	pid   int
+	free  []*scoreboard.Slot
+	all   []*scoreboard.Slot
+}
+
+func (p *slotPool) get() (*scoreboard.Slot, error) {
+	if n := len(p.free); n > 0 {
+		s := p.free[n-1]
+		p.free = p.free[:n-1]
+		return s, nil
+	}
+	s, err := p.board.Acquire(p.pid)
+	if err != nil {
+		return nil, err
+	}
+	p.all = append(p.all, s)
+	return s, nil
+}
+
+func (p *slotPool) put(s *scoreboard.Slot) {
+	s.Stage(scoreboard.Accepting)
+	p.free = append(p.free, s)
+}
+
+func (p *slotPool) releaseAll() {
+	for _, s := range p.all {
+		s.Release()
+	}
+}
+
+// onQuit calls stop when the worker gets SIGQUIT.
+func onQuit(stop func()) {
 	quit := make(chan os.Signal, 1)
 	signal.Notify(quit, syscall.SIGQUIT)
 	go func() {
 		<-quit
-		pw.w.Stop()
+		stop()
 	}()
-	return pw.w.Run()
 }
+
+func logStderr(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func (pw *poolWorker) openLogs() error {
 	var err error
@@ -158,39 +241,56 @@ func (pw *poolWorker) closeLogs() {
 	}
 }
 
-// ServeFastCGI serves one request and records it on the way.
+// ServeFastCGI serves one request of a blocking worker.
 func (pw *poolWorker) ServeFastCGI(w *fastcgi.Response, r *fastcgi.Request) {
 	began := time.Now()
 	if pw.fresh { // the first request of a connection began at its accept
 		began, pw.fresh = pw.w.Accepted, false
 	}
+	pw.record(pw.slot, began, w, r, pw.scripts, false)
+}
+
+// record serves one request and records it on the way: in its scoreboard
+// slot (nil: none to be had), and in the access log. A coroutine worker's
+// process serves other requests meanwhile, so its CPU time is not this
+// request's: concurrent leaves it out.
+func (pw *poolWorker) record(slot *scoreboard.Slot, began time.Time, w *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler, concurrent bool) {
 	p := r.Params
-	pw.slot.Begin(scoreboard.Request{
-		Began:         began,
-		Method:        p.Get("REQUEST_METHOD"),
-		URI:           p.Get("REQUEST_URI"),
-		ContentLength: int64(len(r.Stdin)),
-		Script:        p.Get("SCRIPT_FILENAME"),
-		User:          p.Get("REMOTE_USER"),
-	})
+	if slot != nil {
+		slot.Begin(scoreboard.Request{
+			Began:         began,
+			Method:        p.Get("REQUEST_METHOD"),
+			URI:           p.Get("REQUEST_URI"),
+			ContentLength: int64(len(r.Stdin)),
+			Script:        p.Get("SCRIPT_FILENAME"),
+			User:          p.Get("REMOTE_USER"),
+		})
+		slot.Stage(scoreboard.Executing)
+	}
 	cpu0, _ := usage()
-	pw.slot.Stage(scoreboard.Executing)
-	pw.serve(w, r)
+	pw.serve(w, r, scripts)
 	cpu1, mem := usage()
 	cpu := cpu1 - cpu0
-	pw.slot.End(cpu, mem)
+	if concurrent {
+		cpu = 0
+	}
+	if slot != nil {
+		slot.End(cpu, mem)
+	}
 	if pw.access != nil {
 		pw.access.WriteString(formatAccess(pw.format, served{
 			req: r, pool: pw.cfg.Name, status: w.Status(), began: began,
 			duration: time.Since(began), cpu: cpu, memory: mem,
 		}))
 	}
-	pw.slot.Stage(scoreboard.Finishing)
+	if slot != nil {
+		slot.Stage(scoreboard.Finishing)
+	}
 }
 
 // serve answers the ping and status paths itself and hands every other
 // request to the scripts, under the slow log's watch.
-func (pw *poolWorker) serve(w *fastcgi.Response, r *fastcgi.Request) {
+func (pw *poolWorker) serve(w *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler) {
 	path := script.Name(r)
 	switch {
 	case pw.cfg.PingPath != "" && path == pw.cfg.PingPath:
@@ -210,7 +310,7 @@ func (pw *poolWorker) serve(w *fastcgi.Response, r *fastcgi.Request) {
 		t := time.AfterFunc(limit, func() { pw.slow(r, limit) })
 		defer t.Stop()
 	}
-	pw.scripts.ServeFastCGI(w, r)
+	scripts.ServeFastCGI(w, r)
 }
 
 // slow writes a request that runs past request_slowlog_timeout to the slow

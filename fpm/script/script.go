@@ -61,6 +61,13 @@ func NewTable(io IO) *Table {
 	return &Table{scripts: map[string]Func{}, io: io}
 }
 
+// WithIO returns a table with the same scripts doing their IO through io:
+// how a coroutine worker runs, unchanged, the scripts written for a
+// blocking one.
+func (t *Table) WithIO(io IO) *Table {
+	return &Table{scripts: t.scripts, io: io}
+}
+
 // Handle registers f for the script path name ("/hello.php").
 func (t *Table) Handle(name string, f Func) { t.scripts[name] = f }
 

@@ -1,0 +1,216 @@
+package fpm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/corofpm/corofpm/coro"
+	"github.com/corofpm/corofpm/fpm/scoreboard"
+	"github.com/corofpm/corofpm/fpm/script"
+	"github.com/corofpm/corofpm/net/fastcgi"
+	"github.com/corofpm/corofpm/net/sock"
+)
+
+// CoroutineWorker is a worker that serves many requests at once: one
+// coroutine scheduler on one thread, a coroutine per FastCGI connection,
+// and IO that suspends the coroutine (coro's hooked sockets, sleep and
+// HTTP client) instead of blocking the process. The same scripts run in
+// it as in a BlockingWorker: their IO goes through the request.
+//
+// It accepts while it has room for another request, and stops accepting
+// when all Coroutines are busy: the kernel's backlog, and the pool's other
+// workers, hold what it cannot take, as in a blocking pool.
+type CoroutineWorker struct {
+	// Listener is the pool's socket, shared with the other workers.
+	Listener *sock.Listener
+	// Scripts are the scripts, given coroutine IO by the worker.
+	Scripts *script.Table
+	// Coroutines is how many requests the worker serves at once
+	// (worker.coroutines).
+	Coroutines int
+	// Config limits each FastCGI connection.
+	Config fastcgi.Config
+	// MaxRequests ends the worker after that many requests, once those in
+	// flight are done (pm.max_requests); 0 means no limit.
+	MaxRequests int
+	// Terminate cancels a request that runs longer (the pool's
+	// request_terminate_timeout): its coroutine, not the process.
+	Terminate time.Duration
+	// Allow decides whether a peer may talk to the pool.
+	Allow func(peer string) bool
+	// Logf reports what went wrong with one connection or request.
+	Logf func(format string, args ...any)
+	// Slot, when set, returns a scoreboard slot for a request to record its
+	// stages in; the worker gives it back with Release.
+	Slot func() (*scoreboard.Slot, error)
+	// Release takes back a slot Slot gave.
+	Release func(*scoreboard.Slot)
+	// Serve wraps each request (scoreboard, access log, ping and status);
+	// nil serves the scripts directly.
+	Serve func(slot *scoreboard.Slot, w *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler)
+
+	sched    *coro.Scheduler
+	listener *coro.Listener
+	// served counts finished requests; stopping is set once the worker
+	// leaves (SIGQUIT, or MaxRequests reached).
+	served   int
+	stopping bool
+}
+
+// ANCHOR: coroutine-worker
+// Run serves until Stop or MaxRequests, then waits for the requests in
+// flight and returns.
+func (w *CoroutineWorker) Run() error {
+	poller, err := coro.NewPoller()
+	if err != nil {
+		return err
+	}
+	defer poller.Close()
+	// The acceptor, a coroutine per connection, and one more: a finished
+	// connection's coroutine hands its room back, and the acceptor starts
+	// the next one, before it has quite exited.
+	w.sched = coro.New(coro.Options{Idler: poller, MaxCoroutines: w.Coroutines + 2})
+	if w.listener, err = coro.NewListener(w.sched, poller, w.Listener); err != nil {
+		return err
+	}
+	defer w.listener.Close()
+	client := &coro.HTTPClient{Poller: poller, Timeout: 60 * time.Second, MaxIdlePerHost: w.Coroutines}
+	scripts := w.Scripts.WithIO(&coIO{s: w.sched, client: client})
+
+	return w.sched.Run(func(c *coro.Co) {
+		// room holds a token per free coroutine: the acceptor takes one
+		// before accept(2), a finished connection gives it back.
+		room := coro.NewChan[struct{}](w.Coroutines)
+		for range w.Coroutines {
+			room.Push(c, struct{}{}, 0)
+		}
+		var inFlight coro.WaitGroup
+		for !w.stopping {
+			if _, err := room.Pop(c, coro.Forever); err != nil {
+				break
+			}
+			conn, err := w.listener.Accept(c)
+			if err != nil {
+				if !errors.Is(err, coro.ErrClosed) {
+					w.logf("accept: %v", err)
+				}
+				break
+			}
+			if w.Allow != nil && !w.Allow(conn.Peer()) {
+				w.logf("connection from disallowed IP address '%s' is dropped", conn.Peer())
+				conn.Close()
+				room.Push(c, struct{}{}, 0)
+				continue
+			}
+			inFlight.Add(1)
+			_, err = c.Go(func(c *coro.Co) {
+				defer inFlight.Done()
+				defer room.Push(c, struct{}{}, 0)
+				w.serveConn(c, conn, scripts)
+			})
+			if err != nil { // not a request lost in silence: the web server sees the close
+				w.logf("connection from %s: %v", conn.Peer(), err)
+				conn.Close()
+				inFlight.Done()
+				room.Push(c, struct{}{}, 0)
+			}
+		}
+		inFlight.Wait(c, coro.Forever) // graceful: the requests in hand finish
+	})
+}
+
+// ANCHOR_END: coroutine-worker
+
+// Stop makes the worker take no new connection and return once the
+// requests in flight are done. It is safe from any goroutine.
+func (w *CoroutineWorker) Stop() {
+	w.sched.Post(func() { w.leave() })
+}
+
+// leave runs on the scheduler's thread: no more accepts.
+func (w *CoroutineWorker) leave() {
+	if !w.stopping {
+		w.stopping = true
+		w.listener.Close() // wakes the acceptor with ErrClosed
+	}
+}
+
+// serveConn serves one FastCGI connection's requests in this coroutine.
+func (w *CoroutineWorker) serveConn(c *coro.Co, conn *coro.Conn, scripts fastcgi.Handler) {
+	defer conn.Close()
+	fc := fastcgi.NewConn(conn, conn.Peer(), w.Config)
+	handler := fastcgi.HandlerFunc(func(rw *fastcgi.Response, r *fastcgi.Request) {
+		w.serveRequest(c, conn, rw, r, scripts)
+	})
+	for {
+		more, err := fc.ServeOne(handler)
+		if err == io.EOF {
+			return // the web server closed a kept connection
+		}
+		if err != nil {
+			if !errors.Is(err, coro.ErrCanceled) {
+				w.logf("%v", err)
+			}
+			return
+		}
+		w.served++
+		if w.MaxRequests > 0 && w.served >= w.MaxRequests {
+			w.leave()
+		}
+		if !more || w.stopping {
+			return
+		}
+	}
+}
+
+// serveRequest runs one request under its terminate timeout, recorded in
+// a scoreboard slot of its own.
+func (w *CoroutineWorker) serveRequest(c *coro.Co, conn *coro.Conn, rw *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler) {
+	var slot *scoreboard.Slot
+	if w.Slot != nil {
+		s, err := w.Slot()
+		if err != nil {
+			w.logf("%v", err)
+		} else {
+			slot = s
+			defer w.Release(s)
+		}
+	}
+	if w.Terminate > 0 {
+		// request_terminate_timeout ends this request alone: its
+		// coroutine's IO fails from now on, and its connection is closed,
+		// so that the web server answers 502 as it does when php-fpm
+		// kills a worker; the other requests go on.
+		stop := w.sched.After(w.Terminate, func() {
+			w.logf("script '%s' (request: \"%s %s\") execution timed out (%.6f sec), terminating its coroutine",
+				r.Params.Get("SCRIPT_FILENAME"), r.Params.Get("REQUEST_METHOD"), r.Params.Get("REQUEST_URI"), w.Terminate.Seconds())
+			conn.Close() // first: what the script writes from now on is lost
+			c.Cancel(fmt.Errorf("request_terminate_timeout (%s)", w.Terminate))
+		})
+		defer stop()
+	}
+	if w.Serve != nil {
+		w.Serve(slot, rw, r, scripts)
+		return
+	}
+	scripts.ServeFastCGI(rw, r)
+}
+
+func (w *CoroutineWorker) logf(format string, args ...any) {
+	if w.Logf != nil {
+		w.Logf(format, args...)
+	}
+}
+
+// coIO is the scripts' IO in a coroutine worker: Sleep and Get suspend the
+// request's coroutine and let the others run.
+type coIO struct {
+	s      *coro.Scheduler
+	client *coro.HTTPClient
+}
+
+func (io *coIO) Sleep(d time.Duration) { io.s.Current().Sleep(d) }
+
+func (io *coIO) Get(url string) ([]byte, error) { return io.client.Get(io.s.Current(), url) }
