@@ -16,12 +16,13 @@ FUZZ_TARGETS = \
 	./net/fastcgi:FuzzConn \
 	./fpm/config:FuzzParse
 
-.PHONY: test vet unit fuzz bench bench-fpm docs docs-serve help lab labs-check
+.PHONY: test vet unit fuzz bench bench-fpm bench-echo docs docs-serve help lab labs-check
 
 help:
 	@echo "make test    vet, every test with -race (real peers: nginx, cgi-fcgi, curl), short fuzz runs"
-	@echo "make bench   benchmarks (go test -bench), then make bench-fpm"
+	@echo "make bench   benchmarks (go test -bench), then make bench-fpm and make bench-echo"
 	@echo "make bench-fpm  corofpm against php-fpm, net/http/fcgi and nginx alone (wrk; ~4 min)"
+	@echo "make bench-echo net/reactor against gnet and net.Conn: echo, idle memory, timers (~1 min)"
 	@echo "make fuzz    each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)"
 	@echo "make docs    the reading-along site in site/: every chapter run with -quick for its page"
 	@echo "make docs-serve  the same, then serve it on http://$(DOCS_ADDR)/ until ^C"
@@ -48,10 +49,16 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v '/tutorial/bench$$')
 	@$(MAKE) --no-print-directory bench-fpm
+	@$(MAKE) --no-print-directory bench-echo
 
 # Side-by-side runs with real peers (nginx, wrk, php8.2-fpm): one table each.
 bench-fpm:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 8m ./tutorial/bench
+
+# net/reactor against gnet and a goroutine per net.Conn. A module of its
+# own, so that gnet stays out of go.mod and out of go test ./... here.
+bench-echo:
+	cd tutorial/bench/echo && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 5m .
 
 docs:
 	$(GO) run ./docs/site/cmd/site -out site
