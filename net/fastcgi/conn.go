@@ -21,12 +21,18 @@ type Config struct {
 	// Trace, when set, sees every record read (in) or written (!in): the
 	// chapters print them. content aliases a buffer; copy what you keep.
 	Trace func(in bool, h Header, content []byte)
+	// Buffer is the starting size of the read and the write buffer
+	// (default 16 KiB: a typical request and page in one system call
+	// each). Both grow as a connection needs; a server holding thousands of
+	// connections at once, as a coroutine worker does, starts them small.
+	Buffer int
 }
 
 // Defaults for Config.
 const (
 	DefaultMaxParams = 64 << 10
 	DefaultMaxStdin  = 8 << 20
+	DefaultBuffer    = 16 << 10
 )
 
 // stage is where a connection is in its current request.
@@ -92,7 +98,10 @@ func NewConn(rw io.ReadWriter, peer string, cfg Config) *Conn {
 	if cfg.MaxReqs <= 0 {
 		cfg.MaxReqs = 1
 	}
-	c := &Conn{cfg: cfg, in: make([]byte, 0, 16<<10), out: make([]byte, 0, 16<<10)}
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = DefaultBuffer
+	}
+	c := &Conn{cfg: cfg, in: make([]byte, 0, cfg.Buffer), out: make([]byte, 0, cfg.Buffer)}
 	c.Reset(rw, peer)
 	return c
 }

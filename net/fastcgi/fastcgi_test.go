@@ -171,17 +171,20 @@ func TestPartialReadsAndRecordsCrossedByPairs(t *testing.T) {
 	wire = AppendRecord(wire, TypeParams, 1, nil)
 	wire = AppendStream(wire, TypeStdin, 1, bytes.Repeat([]byte("b"), 70000))
 
-	conn := &rw{in: iotest.OneByteReader(bytes.NewReader(wire))}
-	c := NewConn(conn, "test", Config{})
-	req, err := c.ReadRequest()
-	require.NoError(t, err)
-	assert.Equal(t, uint16(1), req.ID)
-	assert.True(t, req.KeepConn)
-	assert.Equal(t, "/hello.php", req.Params.Get("SCRIPT_NAME"))
-	assert.Equal(t, len(nginxParams("")), req.Params.Len())
-	assert.Len(t, req.Stdin, 70000)
-	_, err = c.ReadRequest()
-	assert.Equal(t, io.EOF, err)
+	// The default buffers, and tiny ones that must grow (Config.Buffer).
+	for _, cfg := range []Config{{}, {Buffer: 8}} {
+		conn := &rw{in: iotest.OneByteReader(bytes.NewReader(wire))}
+		c := NewConn(conn, "test", cfg)
+		req, err := c.ReadRequest()
+		require.NoError(t, err)
+		assert.Equal(t, uint16(1), req.ID)
+		assert.True(t, req.KeepConn)
+		assert.Equal(t, "/hello.php", req.Params.Get("SCRIPT_NAME"))
+		assert.Equal(t, len(nginxParams("")), req.Params.Len())
+		assert.Len(t, req.Stdin, 70000)
+		_, err = c.ReadRequest()
+		assert.Equal(t, io.EOF, err)
+	}
 }
 
 func TestResponseFraming(t *testing.T) {
