@@ -51,6 +51,9 @@ type wait struct {
 // Co is one coroutine, and the handle through which it (and only it, for
 // the blocking operations) acts.
 type Co struct {
+	// yieldWait is the wait of Yield, kept here to be reused.
+	yieldWait wait
+
 	s      *Scheduler
 	id     int64
 	parent int64
@@ -217,7 +220,10 @@ func (c *Co) Go(fn func(*Co)) (*Co, error) {
 // Yield suspends the coroutine until Scheduler.Resume, or Cancel.
 func (c *Co) Yield() error {
 	c.mustRun("Yield")
-	return c.suspend(&wait{kind: waitYield, op: "yield"}, Forever)
+	// One wait per coroutine, reused: a Yield/Resume round trip is the
+	// switch's cost alone, with no allocation.
+	c.yieldWait = wait{kind: waitYield, op: "yield"}
+	return c.suspend(&c.yieldWait, Forever)
 }
 
 // Resume resumes the coroutine id, suspended in Yield; see Scheduler.Resume.
