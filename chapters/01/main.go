@@ -33,19 +33,10 @@ timestamps, that the second waited for the first.`,
 }
 
 func main() {
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 01: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, serve)
 }
 
 // result is what one run measured, for the chapter's test.

@@ -6,9 +6,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/corofpm/corofpm/fpm/proc"
 	"github.com/corofpm/corofpm/tutorial/chapter"
 	"github.com/corofpm/corofpm/tutorial/narrator"
@@ -31,19 +28,10 @@ whenever you kill it.`,
 
 func main() {
 	proc.Main(roles)
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 02: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, serve)
 }
 
 // settings are the figures of one run; -quick shrinks them.

@@ -7,7 +7,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -39,19 +38,10 @@ var workers = flag.Int("workers", 4, "with -serve: how many worker processes (pm
 
 func main() {
 	proc.Main(map[string]func(*proc.Child) error{"worker": workerMain})
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 03: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, serve)
 }
 
 // settings are the figures of one run; -quick shrinks them.

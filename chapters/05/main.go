@@ -7,7 +7,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"time"
 
@@ -41,19 +40,10 @@ func roles() map[string]func(*proc.Child) error {
 
 func main() {
 	proc.Main(roles())
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 05: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, serve)
 }
 
 // settings are the figures of one run; -quick shrinks them.

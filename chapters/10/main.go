@@ -7,8 +7,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/corofpm/corofpm/fpm/proc"
@@ -34,19 +32,10 @@ var roles = map[string]func(*proc.Child) error{"clients": clientsMain}
 
 func main() {
 	proc.Main(roles)
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 10: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, serve)
 }
 
 // settings are the figures of one run; -quick shrinks them.

@@ -10,7 +10,6 @@ package main
 import (
 	"fmt"
 	"iter"
-	"os"
 	"runtime"
 	"time"
 
@@ -31,13 +30,10 @@ serving three echo clients at once from one thread. Nothing to -serve here.`,
 }
 
 func main() {
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	if _, err := run(n, opts); err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 11: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, nil) // Info.NoServe: Parse refuses -serve
 }
 
 // settings are the figures of one run; -quick shrinks them.

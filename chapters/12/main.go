@@ -6,7 +6,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"time"
 
@@ -28,13 +27,10 @@ call stalling every coroutine, against goroutines. Nothing to -serve here.`,
 }
 
 func main() {
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	if _, err := run(n, opts); err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 12: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, nil) // Info.NoServe: Parse refuses -serve
 }
 
 // settings are the figures of one run; -quick shrinks them. The quick

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/corofpm/corofpm/coro"
@@ -28,19 +26,10 @@ server on one thread with many clients. -serve keeps the echo server up.`,
 }
 
 func main() {
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 13: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts)
+		return err
+	}, serve)
 }
 
 // settings are the figures of one run; -quick shrinks them.
