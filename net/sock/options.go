@@ -3,7 +3,6 @@ package sock
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -18,35 +17,7 @@ var ErrWouldBlock = fmt.Errorf("sock: no connection waiting: %w", unix.EAGAIN)
 // host:port gets its own accept queue, and the kernel spreads incoming
 // connections over them by a hash of the connection's addresses.
 func ListenReusePort(addr string, backlog int) (*Listener, error) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("sock: listen %s: %w", addr, err)
-	}
-	domain, sa := sockaddr(ap)
-	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("sock: socket for %s: %w", addr, err)
-	}
-	for _, opt := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
-			unix.Close(fd)
-			return nil, fmt.Errorf("sock: setsockopt on %s: %w", addr, err)
-		}
-	}
-	if err := unix.Bind(fd, sa); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("sock: bind %s: %w", addr, err)
-	}
-	if err := unix.Listen(fd, backlog); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("sock: listen %s: %w", addr, err)
-	}
-	bound, err := unix.Getsockname(fd)
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("sock: getsockname %s: %w", addr, err)
-	}
-	return &Listener{FD: fd, Addr: AddrString(bound)}, nil
+	return listenTCP(addr, backlog, unix.SO_REUSEADDR, unix.SO_REUSEPORT)
 }
 
 // FileListener makes a Listener of a listening socket inherited as a file

@@ -47,6 +47,12 @@ func Listen(addr string, backlog int) (*Listener, error) {
 	if IsUnix(addr) {
 		return listenUnix(addr, backlog)
 	}
+	return listenTCP(addr, backlog, unix.SO_REUSEADDR)
+}
+
+// listenTCP binds a TCP socket to addr with the given SOL_SOCKET options
+// set to 1 first, and listens with backlog.
+func listenTCP(addr string, backlog int, opts ...int) (*Listener, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("sock: listen %s: %w", addr, err)
@@ -56,9 +62,11 @@ func Listen(addr string, backlog int) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sock: socket for %s: %w", addr, err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("sock: SO_REUSEADDR on %s: %w", addr, err)
+	for _, opt := range opts {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("sock: setsockopt on %s: %w", addr, err)
+		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
