@@ -9,7 +9,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"time"
 
@@ -42,19 +41,10 @@ var (
 
 func main() {
 	proc.Main(fpm.Roles(scripts()))
-	opts := chapter.Parse(info)
-	n := narrator.New(os.Stdout)
-	n.SetVerbose(opts.Verbose)
-	var err error
-	if opts.Serve {
-		err = serve(n, opts)
-	} else {
-		_, err = run(n, opts, output{svg: *svgPath, csv: *csvPath})
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chapter 07: %v\n", err)
-		os.Exit(1)
-	}
+	chapter.Main(info, func(n *narrator.Narrator, opts *chapter.Options) error {
+		_, err := run(n, opts, output{svg: *svgPath, csv: *csvPath})
+		return err
+	}, serve)
 }
 
 // output is where the run also writes its series, beside its temporary
