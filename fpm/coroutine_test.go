@@ -2,6 +2,7 @@ package fpm_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -166,4 +167,16 @@ func TestCoroutineGracefulStopAndReload(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, "exited with code 0", st.String())
 	assert.Equal(t, map[int]int{200: 20}, codes, "SIGQUIT: every coroutine in flight finishes")
+}
+
+func TestCoroutineWorkerDrainsAfterMaxRequests(t *testing.T) {
+	f, n := behindNginx(t, "pm = static\npm.max_children = 1\nworker.model = coroutine\nworker.coroutines = 8\npm.max_requests = 5\n")
+	first, err := f.Workers()
+	require.NoError(t, err)
+	codes, _ := fire(5, n.URL("/sleep.php?ms=300"))
+	assert.Equal(t, map[int]int{200: 5}, codes, "the five requests in flight when the count is reached finish")
+	_, err = f.WaitLog(fmt.Sprintf("child %d exited with code 0", first[0]), 5*time.Second)
+	require.NoError(t, err, "then the worker leaves")
+	code, _, _ := get(t, n.URL("/hello.php"))
+	assert.Equal(t, 200, code, "and a new one serves")
 }
