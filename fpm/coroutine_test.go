@@ -180,3 +180,18 @@ func TestCoroutineWorkerDrainsAfterMaxRequests(t *testing.T) {
 	code, _, _ := get(t, n.URL("/hello.php"))
 	assert.Equal(t, 200, code, "and a new one serves")
 }
+
+func TestCoroutineGracefulStopDoesNotWaitForKeptConnections(t *testing.T) {
+	f, n := behindNginxWith(t, "pm = static\npm.max_children = 1\nworker.model = coroutine\nworker.coroutines = 8\n",
+		peer.NginxConfig{KeepConn: true, Keepalive: 4})
+	for range 4 {
+		code, _, _ := get(t, n.URL("/hello.php"))
+		assert.Equal(t, 200, code)
+	}
+	start := time.Now()
+	st, err := f.Stop(10 * time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "exited with code 0", st.String())
+	assert.Less(t, time.Since(start), 5*time.Second, "nginx's idle kept connections do not hold the stop")
+	assert.NotContains(t, f.LogText(), "SIGTERM", "no escalation was needed")
+}

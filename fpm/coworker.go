@@ -57,6 +57,10 @@ type CoroutineWorker struct {
 	// leaves (SIGQUIT, or MaxRequests reached).
 	served   int
 	stopping bool
+	// kept are the connections waiting, between two requests, for the
+	// web server's next one: on leave they are closed, or a graceful stop
+	// would wait for nginx to let go of its keep-alive connections.
+	kept map[*coro.Conn]struct{}
 }
 
 // ANCHOR: coroutine-worker
@@ -72,6 +76,7 @@ func (w *CoroutineWorker) Run() error {
 	// connection's coroutine hands its room back, and the acceptor starts
 	// the next one, before it has quite exited.
 	w.sched = coro.New(coro.Options{Idler: poller, MaxCoroutines: w.Coroutines + 2})
+	w.kept = map[*coro.Conn]struct{}{}
 	if w.listener, err = coro.NewListener(w.sched, poller, w.Listener); err != nil {
 		return err
 	}
@@ -129,11 +134,16 @@ func (w *CoroutineWorker) Stop() {
 	w.sched.Post(func() { w.leave() })
 }
 
-// leave runs on the scheduler's thread: no more accepts.
+// leave runs on the scheduler's thread: no more accepts, and the kept
+// connections with no request in hand are closed.
 func (w *CoroutineWorker) leave() {
-	if !w.stopping {
-		w.stopping = true
-		w.listener.Close() // wakes the acceptor with ErrClosed
+	if w.stopping {
+		return
+	}
+	w.stopping = true
+	w.listener.Close() // wakes the acceptor with ErrClosed
+	for conn := range w.kept {
+		conn.Close() // its coroutine's read fails: it ends
 	}
 }
 
@@ -142,15 +152,20 @@ func (w *CoroutineWorker) serveConn(c *coro.Co, conn *coro.Conn, scripts fastcgi
 	defer conn.Close()
 	fc := fastcgi.NewConn(conn, conn.Peer(), w.Config)
 	handler := fastcgi.HandlerFunc(func(rw *fastcgi.Response, r *fastcgi.Request) {
+		delete(w.kept, conn)
 		w.serveRequest(c, conn, rw, r, scripts)
 	})
-	for {
+	defer delete(w.kept, conn)
+	for first := true; ; first = false {
+		if !first {
+			w.kept[conn] = struct{}{}
+		}
 		more, err := fc.ServeOne(handler)
 		if err == io.EOF {
 			return // the web server closed a kept connection
 		}
 		if err != nil {
-			if !errors.Is(err, coro.ErrCanceled) {
+			if !errors.Is(err, coro.ErrCanceled) && !errors.Is(err, coro.ErrClosed) {
 				w.logf("%v", err)
 			}
 			return
