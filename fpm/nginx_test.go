@@ -235,3 +235,17 @@ func TestBehindNginxSignals(t *testing.T) {
 	assert.Equal(t, "exited with code 0", st.String())
 	assert.Equal(t, 502, <-done, "SIGINT: a fast stop cuts the request in flight")
 }
+
+func TestGracefulStopDoesNotWaitForKeptConnections(t *testing.T) {
+	f, n := behindNginxWith(t, "pm = static\npm.max_children = 2\n", peer.NginxConfig{KeepConn: true, Keepalive: 1})
+	for range 4 {
+		code, _, _ := get(t, n.URL("/hello.php"))
+		assert.Equal(t, 200, code)
+	}
+	start := time.Now()
+	st, err := f.Stop(10 * time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "exited with code 0", st.String())
+	assert.Less(t, time.Since(start), 5*time.Second, "nginx's idle kept connection does not hold the stop")
+	assert.NotContains(t, f.LogText(), "SIGTERM", "no escalation was needed")
+}

@@ -6,6 +6,7 @@ package fpm
 import (
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,13 @@ type BlockingWorker struct {
 
 	// stopping is set by Stop: finish the request in hand, then return.
 	stopping atomic.Bool
+	// mu guards kept: the fd of the connection waiting, between two
+	// requests, for the web server's next one (-1 for none). Stop shuts
+	// its reading side, or a graceful stop would wait for nginx to let go
+	// of a keep-alive connection. The lock keeps Stop from touching the fd
+	// number once the worker has closed it and the kernel may reuse it.
+	mu   sync.Mutex
+	kept int
 }
 
 // Stop asks Run to return once the current request is done, without taking
@@ -55,7 +63,21 @@ type BlockingWorker struct {
 // A worker blocked in accept(2) notices when accept returns: at the next
 // connection, or at the listening socket's receive timeout (SO_RCVTIMEO),
 // which the FPM master sets so that idle workers can stop in time.
-func (w *BlockingWorker) Stop() { w.stopping.Store(true) }
+func (w *BlockingWorker) Stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopping.Store(true)
+	if w.kept >= 0 {
+		unix.Shutdown(w.kept, unix.SHUT_RD) // its read returns EOF: serve ends
+	}
+}
+
+// keep records the connection fd waits for its next request (-1: none).
+func (w *BlockingWorker) keep(fd int) {
+	w.mu.Lock()
+	w.kept = fd
+	w.mu.Unlock()
+}
 
 // ANCHOR: accept-loop
 // Run is the worker's life: block in accept(2), serve that connection's
@@ -63,6 +85,7 @@ func (w *BlockingWorker) Stop() { w.stopping.Store(true) }
 // the listener is shut down, the worker was stopped, or it served
 // MaxRequests.
 func (w *BlockingWorker) Run() error {
+	w.keep(-1)
 	conn := fastcgi.NewConn(nil, "", w.Config) // reused: warm buffers
 	for !w.done() {
 		call(w.OnIdle)
@@ -90,9 +113,10 @@ func (w *BlockingWorker) Run() error {
 			continue
 		}
 		conn.Reset(c, c.Peer)
-		if err := w.serve(conn); err != nil {
+		if err := w.serve(conn, c.FD); err != nil {
 			w.logf("%v", err) // one line; the next connection is served
 		}
+		w.keep(-1) // before the close: the fd number is free after it
 		c.Close()
 	}
 	return nil
@@ -102,9 +126,13 @@ func (w *BlockingWorker) Run() error {
 
 // serve runs the connection's requests while the web server keeps it and
 // the worker is not done.
-func (w *BlockingWorker) serve(conn *fastcgi.Conn) error {
+func (w *BlockingWorker) serve(conn *fastcgi.Conn, fd int) error {
+	handler := fastcgi.HandlerFunc(func(rw *fastcgi.Response, r *fastcgi.Request) {
+		w.keep(-1) // a request in hand: Stop lets it finish
+		w.Handler.ServeFastCGI(rw, r)
+	})
 	for {
-		more, err := conn.ServeOne(w.Handler)
+		more, err := conn.ServeOne(handler)
 		if err == io.EOF {
 			return nil // the web server closed a kept connection: no request
 		}
@@ -116,6 +144,10 @@ func (w *BlockingWorker) serve(conn *fastcgi.Conn) error {
 			return nil
 		}
 		call(w.OnIdle)
+		w.keep(fd)
+		if w.done() { // Stop came before keep: it did not see this fd
+			return nil
+		}
 	}
 }
 
