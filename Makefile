@@ -21,7 +21,7 @@ FUZZ_TARGETS = \
 help:
 	@echo "make test    vet, every test with -race (real peers: nginx, cgi-fcgi, curl), short fuzz runs"
 	@echo "make bench   benchmarks (go test -bench), then make bench-fpm and make bench-echo"
-	@echo "make bench-fpm  corofpm against php-fpm, net/http/fcgi and nginx alone (wrk; ~4 min)"
+	@echo "make bench-fpm  corofpm (blocking and coroutine) against php-fpm, net/http/fcgi and nginx alone (wrk; ~10 min, BENCH_QUICK=1 ~3)"
 	@echo "make bench-echo net/reactor against gnet and net.Conn: echo, idle memory, timers (~1 min)"
 	@echo "make fuzz    each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)"
 	@echo "make docs    the reading-along site in site/: every chapter run with -quick for its page"
@@ -53,7 +53,7 @@ bench:
 
 # Side-by-side runs with real peers (nginx, wrk, php8.2-fpm): one table each.
 bench-fpm:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 8m ./tutorial/bench
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./tutorial/bench
 
 # net/reactor against gnet and a goroutine per net.Conn. A module of its
 # own, so that gnet stays out of go.mod and out of go test ./... here.

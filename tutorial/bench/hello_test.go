@@ -13,16 +13,26 @@ import (
 
 // The hello run: wrk -t2 -c64 for helloDuration, helloRounds times per row,
 // the rows interleaved round by round so that a burst of outside load hits
-// every server alike; the table shows each row's median.
+// every server alike; the table shows each row's median. The quick run
+// (BENCH_QUICK) does one short round.
 const (
-	helloConns    = 64
-	helloDuration = 5 * time.Second
-	helloRounds   = 3
-	warmup        = time.Second
+	helloConns = 64
+	warmup     = time.Second
 	// keepalive is nginx's upstream keepalive per worker in keep-conn
 	// mode: with its 2 workers, one kept connection per FPM child.
 	keepalive = children / 2
+	// helloCoroutines is worker.coroutines of the coroutine pool: the
+	// default, 128 per worker, as in the issue.
+	helloCoroutines = 128
 )
+
+// helloRun is how long each run lasts and how many rounds there are.
+func helloRun() (time.Duration, int) {
+	if quick {
+		return 2 * time.Second, 1
+	}
+	return 5 * time.Second, 3
+}
 
 // helloRow is one line of the hello table: a server behind one nginx in
 // one FastCGI mode.
@@ -32,16 +42,22 @@ type helloRow struct {
 	path         string // what wrk asks nginx for
 	// pids lists the server's processes (nil for nginx alone), whose CPU
 	// time per request cpu records, in µs, one figure per round.
-	pids   func() []int
-	cpu    []float64
-	rps    []float64 // one figure per round
-	errors Wrk       // error counts summed over the rounds
+	pids func() []int
+	// workers lists an FPM's workers, whose RSS rss records after each
+	// round (nil for the servers that are not an FPM).
+	workers  func() ([]int, error)
+	cpu      []float64
+	rps      []float64 // one figure per round
+	p50, p99 []float64 // seconds, one figure per round
+	rss      []float64 // bytes, one figure per round
+	errors   Wrk       // error counts summed over the rounds
 	// others is the most CPU other programs took during one of the row's
 	// runs, in % of the machine: a row measured on a busy machine shows.
 	others float64
-	// median is the row's figure; vsPHP and vsCeiling are its ratios to
-	// php-fpm in the same mode and to nginx alone.
-	median, vsPHP, vsCeiling float64
+	// median is the row's figure; vsPHP, vsBlocking and vsCeiling are its
+	// ratios to php-fpm and to corofpm's blocking workers in the same
+	// mode, and to nginx alone.
+	median, vsPHP, vsBlocking, vsCeiling float64
 }
 
 // serverCPU is the CPU time the row's server has used so far.
@@ -55,12 +71,16 @@ func (r *helloRow) serverCPU() time.Duration {
 // BenchmarkHello is the issue's first target: hello world through the same
 // nginx, pm static 8, wrk -c64, with nginx opening a FastCGI connection per
 // request ("close") and keeping them (fastcgi_keep_conn + upstream
-// keepalive, "keep-conn"). corofpm should reach 1.5× php-fpm and 1.0× Go's
-// net/http/fcgi; nginx answering by itself is the ceiling.
+// keepalive, "keep-conn"). corofpm's blocking workers should reach 1.5×
+// php-fpm and 1.0× Go's net/http/fcgi, and its coroutine workers (8 × 128)
+// 1.0× its blocking ones and 1.5× php-fpm; nginx answering by itself is
+// the ceiling.
 func BenchmarkHello(b *testing.B) {
 	need(b, "nginx", "wrk", phpFPM)
+	duration, rounds := helloRun()
 	php := startPool(b, "php-fpm", PoolConfig{Children: children})
-	coro := startPool(b, "corofpm", PoolConfig{Children: children})
+	blocking := startPool(b, "corofpm", PoolConfig{Children: children})
+	coroutine := startPool(b, "corofpm", PoolConfig{Children: children, Coroutines: helloCoroutines})
 	gofcgi, err := ServeGoFastCGI()
 	if err != nil {
 		b.Fatal(err)
@@ -72,18 +92,21 @@ func BenchmarkHello(b *testing.B) {
 		for _, s := range []struct {
 			name, addr string
 			pids       func() []int
+			workers    func() ([]int, error)
 		}{
-			{"php-fpm", php.Addr, php.Pids}, {"corofpm", coro.Addr, coro.Pids},
-			{"net/http/fcgi", gofcgi.Addr, func() []int { return []int{os.Getpid()} }},
+			{"php-fpm", php.Addr, php.Pids, php.Workers},
+			{"corofpm blocking", blocking.Addr, blocking.Pids, blocking.Workers},
+			{"corofpm coroutine", coroutine.Addr, coroutine.Pids, coroutine.Workers},
+			{"net/http/fcgi", gofcgi.Addr, func() []int { return []int{os.Getpid()} }, nil},
 		} {
-			rows = append(rows, &helloRow{server: s.name, mode: mode, path: "/hello.php", pids: s.pids,
+			rows = append(rows, &helloRow{server: s.name, mode: mode, path: "/hello.php", pids: s.pids, workers: s.workers,
 				nginx: peer.NginxConfig{FastCGI: s.addr, KeepConn: mode == "keep-conn", Keepalive: keepalive, Root: www(php)}})
 		}
 	}
 	rows = append(rows, &helloRow{server: "nginx return 200", mode: "-", path: "/return",
 		nginx: peer.NginxConfig{FastCGI: gofcgi.Addr, Return: HelloBody}})
 
-	for round := range helloRounds {
+	for round := range rounds {
 		for _, r := range rows {
 			// Each row gets an nginx of its own, stopped after it: an idle
 			// kept connection of an earlier row would pin an FPM worker.
@@ -94,7 +117,7 @@ func BenchmarkHello(b *testing.B) {
 					RunWrk(url, helloConns, warmup) // fill caches, open connections
 				}
 				cpu0, server0 := ReadCPU(), r.serverCPU()
-				w, err := RunWrk(url, helloConns, helloDuration)
+				w, err := RunWrk(url, helloConns, duration)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -102,56 +125,104 @@ func BenchmarkHello(b *testing.B) {
 				if w.Requests > 0 && r.pids != nil {
 					r.cpu = append(r.cpu, float64(r.serverCPU()-server0)/float64(w.Requests)/1e3)
 				}
+				if r.workers != nil {
+					kids, _ := r.workers()
+					r.rss = append(r.rss, float64(TotalRSS(kids)))
+				}
 				r.rps = append(r.rps, w.RPS)
+				r.p50 = append(r.p50, w.P50.Seconds())
+				r.p99 = append(r.p99, w.P99.Seconds())
 				r.errors = r.errors.Add(w)
 			})
 		}
 	}
 	finish(rows)
-	printHello(rows)
+	notes := printHello(rows, duration, rounds)
+	recordHello(rows, duration, notes)
 	reportHello(b, rows)
 }
 
 // finish sets each row's median and its ratios: to php-fpm in the same
 // nginx mode, and to nginx alone.
 func finish(rows []*helloRow) {
-	base := map[string]float64{}
+	php, blocking := map[string]float64{}, map[string]float64{}
 	var ceiling float64
 	for _, r := range rows {
 		r.median = median(r.rps)
-		if r.server == "php-fpm" {
-			base[r.mode] = r.median
-		}
-		if r.mode == "-" {
+		switch {
+		case r.server == "php-fpm":
+			php[r.mode] = r.median
+		case r.server == "corofpm blocking":
+			blocking[r.mode] = r.median
+		case r.mode == "-":
 			ceiling = r.median
 		}
 	}
 	for _, r := range rows {
-		r.vsPHP = ratio(r.median, base[r.mode])
+		r.vsPHP = ratio(r.median, php[r.mode])
+		r.vsBlocking = ratio(r.median, blocking[r.mode])
 		r.vsCeiling = ratio(r.median, ceiling)
 	}
 }
 
-// printHello prints the hello table.
-func printHello(rows []*helloRow) {
-	say.Step("hello world through nginx, pm static %d, wrk -t2 -c%d -d%s, median of %d runs",
-		children, helloConns, helloDuration, helloRounds)
-	t := say.Table("server", "nginx → server", "req/s", "× php-fpm", "× ceiling", "server CPU/req", "errors", "others' CPU")
+// printHello prints the hello table, and under it the readings against
+// the coroutine workers' targets, which it returns.
+func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
+	say.Step("hello world through nginx, pm static %d (coroutine: %d × %d), wrk -t2 -c%d -d%s, median of %d runs%s",
+		children, children, helloCoroutines, helloConns, duration, rounds, quickNote())
+	t := say.Table("server", "nginx → server", "req/s", "p50", "p99", "× php-fpm", "× blocking", "× ceiling",
+		"server CPU/req", "worker RSS", "errors", "others' CPU")
 	for _, r := range rows {
-		vsPHP := "-"
+		vsPHP, vsBlocking := "-", "-"
 		if r.mode != "-" {
-			vsPHP = fmt.Sprintf("%.2f", r.vsPHP)
+			vsPHP, vsBlocking = fmt.Sprintf("%.2f", r.vsPHP), fmt.Sprintf("%.2f", r.vsBlocking)
 		}
-		cpu := "-"
+		cpu, rss := "-", "-"
 		if len(r.cpu) > 0 {
 			cpu = fmt.Sprintf("%.1fµs", median(r.cpu))
 		}
-		t.Row(r.server, r.mode, r.median, vsPHP, r.vsCeiling, cpu, r.errors.Summary(), fmt.Sprintf("%.0f%%", r.others))
+		if len(r.rss) > 0 {
+			rss = MiB(int64(median(r.rss)))
+		}
+		t.Row(r.server, r.mode, r.median, secs(median(r.p50)), secs(median(r.p99)), vsPHP, vsBlocking, r.vsCeiling,
+			cpu, rss, r.errors.Summary(), fmt.Sprintf("%.0f%%", r.others))
 	}
 	t.Print()
 	say.Say("wrk, nginx (2 workers) and the servers share this machine's %d CPUs: the same for every row.", runtime.NumCPU())
 	say.Say("server CPU/req: user+system time of the server's processes (FPM master and workers) per request, median.")
+	say.Say("worker RSS: the pool's %d workers' resident memory summed (VmRSS), after the run, median.", children)
 	say.Say("others' CPU: the most that programs outside this benchmark used during one run of the row.")
+	var notes []string
+	for _, r := range rows {
+		if r.server == "corofpm coroutine" {
+			notes = append(notes, fmt.Sprintf("%s: coroutine workers at %.2f× blocking (target ≥ 1.0: %s) and %.2f× php-fpm (target ≥ 1.5: %s)",
+				r.mode, r.vsBlocking, verdict(r.vsBlocking >= 1.0), r.vsPHP, verdict(r.vsPHP >= 1.5)))
+		}
+	}
+	for _, n := range notes {
+		say.Say("%s", n)
+	}
+	return notes
+}
+
+// recordHello adds the hello table to the results file.
+func recordHello(rows []*helloRow, duration time.Duration, notes []string) {
+	sc := Scenario{Name: "hello", Title: "hello world through nginx, pm static 8", Window: duration, Conns: helloConns, Notes: notes}
+	for _, r := range rows {
+		row := Row{Server: r.server, Mode: r.mode, RPS: r.median, P50: median(r.p50), P99: median(r.p99), RSS: int64(median(r.rss)),
+			Non2xx: r.errors.Non2xx, Connect: r.errors.Connect, Read: r.errors.Read, Write: r.errors.Write, Timeout: r.errors.Timeout}
+		if r.workers != nil {
+			row.Workers = children
+		}
+		if r.server == "corofpm coroutine" {
+			row.Coroutines = helloCoroutines
+		}
+		if r.mode != "-" {
+			row.Ratios = map[string]float64{"php-fpm": r.vsPHP, "corofpm blocking": r.vsBlocking, "ceiling": r.vsCeiling}
+		}
+		sc.Rows = append(sc.Rows, row)
+	}
+	results.Add(sc)
 }
 
 // reportHello turns the table into benchmark lines, one per row, whose
@@ -163,6 +234,7 @@ func reportHello(b *testing.B, rows []*helloRow) {
 			b.ReportMetric(r.median, "req/s")
 			if r.mode != "-" {
 				b.ReportMetric(r.vsPHP, "x-php-fpm")
+				b.ReportMetric(r.vsBlocking, "x-blocking")
 			}
 			b.ReportMetric(r.vsCeiling, "x-ceiling")
 			if len(r.cpu) > 0 {

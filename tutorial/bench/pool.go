@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,14 @@ type PoolConfig struct {
 	// Upstream, when set, becomes env[UPSTREAM_URL]: the URL that
 	// upstream.php fetches, in php-fpm and in corofpm alike.
 	Upstream string
+	// Coroutines, for corofpm, makes the workers coroutine workers
+	// (worker.model = coroutine) serving that many requests each at once
+	// (worker.coroutines); 0 keeps blocking workers, one request each.
+	Coroutines int
+	// Backlog is listen.backlog; 0 means 511, php-fpm's default. Requests
+	// beyond what the workers hold wait in it: more than it holds, and the
+	// web server's connects are dropped and retried.
+	Backlog int
 }
 
 // Pool is an FPM master (php-fpm or corofpm) started by StartPool in the
@@ -76,10 +85,13 @@ process_control_timeout = 5s
 
 [www]
 listen = %[2]s
-listen.backlog = 511
+listen.backlog = %[3]d
 pm = static
-pm.max_children = %[3]d
-`, dir, p.Addr, cfg.Children)
+pm.max_children = %[4]d
+`, dir, p.Addr, cmp.Or(cfg.Backlog, 511), cfg.Children)
+	if cfg.Coroutines > 0 {
+		conf += fmt.Sprintf("worker.model = coroutine\nworker.coroutines = %d\n", cfg.Coroutines)
+	}
 	if cfg.Upstream != "" {
 		conf += "env[UPSTREAM_URL] = " + cfg.Upstream + "\n"
 	}

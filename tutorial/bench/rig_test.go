@@ -119,3 +119,23 @@ func ratio(a, b float64) float64 {
 
 // www is the document root nginx reports to php-fpm: its pool's www/.
 func www(p *Pool) string { return filepath.Join(p.Dir, "www") }
+
+// secs is f seconds as a Duration, which a table cell rounds to three
+// digits.
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// verdict marks a reading against its target.
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// quickNote is what a table's heading adds in the quick run.
+func quickNote() string {
+	if quick {
+		return " — quick run (BENCH_QUICK): short windows, figures are rough"
+	}
+	return ""
+}

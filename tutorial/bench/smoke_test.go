@@ -24,10 +24,18 @@ func TestSmokeCorofpmUnderWrk(t *testing.T) {
 		require.NoError(t, err)
 		assert.Positive(t, w.Requests)
 		assert.Zero(t, w.Errors(), "wrk saw errors: %s", w.Summary())
+		assert.Positive(t, w.Mean, "the latency script's line was read")
+		assert.LessOrEqual(t, w.P50, w.P99)
 	})
 	withNginx(t, peer.NginxConfig{FastCGI: p.Addr, Return: HelloBody}, func(n *peer.Nginx) {
 		mustGet(t, n.URL("/return"), HelloBody)
 	})
+	// A pool of coroutine workers, as the slow-upstream benchmarks start.
+	co := startPool(t, "corofpm", PoolConfig{Children: 1, Coroutines: 4})
+	withNginx(t, peer.NginxConfig{FastCGI: co.Addr}, func(n *peer.Nginx) {
+		mustGet(t, n.URL("/hello.php"), HelloBody)
+	})
+	require.NoError(t, co.Stop())
 	kids, err := p.Workers()
 	require.NoError(t, err)
 	assert.Len(t, kids, 2)

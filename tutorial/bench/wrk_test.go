@@ -2,6 +2,7 @@ package bench
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,4 +40,18 @@ func TestParseWrkRejectsWhatIsNotAReport(t *testing.T) {
 	assert.ErrorContains(t, err, "no \"requests in\"")
 	_, err = ParseWrk([]byte("  x requests in 1.00s\nRequests/sec: 5\n"))
 	assert.ErrorContains(t, err, `line "x requests in 1.00s"`)
+}
+
+func TestParseWrkReadsTheLatencyScriptsLine(t *testing.T) {
+	out := "  2400 requests in 10.02s, 300KB read\nRequests/sec:    239.52\n" +
+		"bench: duration_us 10020000 requests 2400 mean_us 2004000.5 p50_us 2001000 p99_us 2090000\n"
+	w, err := ParseWrk([]byte(out))
+	require.NoError(t, err)
+	assert.Equal(t, 10020*time.Millisecond, w.Duration)
+	assert.Equal(t, 2004000500*time.Nanosecond, w.Mean)
+	assert.Equal(t, 2001*time.Millisecond, w.P50)
+	assert.Equal(t, 2090*time.Millisecond, w.P99)
+	// 800 connections, each answered in 2.0040005 s on average.
+	assert.InDelta(t, 399.2, w.LittleRPS(800), 0.1)
+	assert.Zero(t, Wrk{}.LittleRPS(800), "no mean, no figure")
 }

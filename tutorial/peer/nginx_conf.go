@@ -60,11 +60,26 @@ type NginxConfig struct {
 	// measured through the same nginx. The body may not hold '"', '\\'
 	// or '$'.
 	Return string
+	// WorkerConnections is worker_connections: how many connections one
+	// nginx worker may hold, clients and FastCGI connections together (a
+	// proxied request holds two); 0 means 4096. Above 4096, the config also
+	// raises worker_rlimit_nofile to match, since each is a descriptor.
+	WorkerConnections int
+	// Backlog is the accept queue of nginx's listening socket (listen ...
+	// backlog=N); 0 means nginx's default, 511. A load generator that opens
+	// thousands of connections at once needs more, up to the kernel's
+	// net.core.somaxconn, or its SYNs are dropped and retried a second later.
+	Backlog int
 }
 
 // keepaliveConns is the default keepalive size of the upstream block: how
 // many idle FastCGI connections each nginx worker keeps open for reuse.
 const keepaliveConns = 16
+
+// defaultWorkerConnections is worker_connections unless the config says
+// otherwise: a cap, not an allocation, since nginx takes a descriptor for
+// a connection only while it has one.
+const defaultWorkerConnections = 4096
 
 // confData is what the template sees: the config, checked, with defaults
 // filled in and values turned into nginx syntax.
@@ -83,6 +98,10 @@ type confData struct {
 	UWSGI     bool   // this nginx has the uwsgi module, so uwsgi_temp_path is valid
 	SCGI      bool   // likewise for scgi
 	Return    string // the body of location /return, in nginx's quoted syntax; "" for none
+	// Connections is worker_connections; Rlimit, when not 0, is
+	// worker_rlimit_nofile.
+	Connections, Rlimit int
+	Backlog             int // listen's backlog=, 0 for nginx's default
 }
 
 // confTemplate is the whole nginx.conf. The fastcgi_param list is written out
@@ -93,11 +112,14 @@ var confTemplate = template.Must(template.New("nginx.conf").Parse(`# Written by 
 {{if .User}}user root;
 {{end}}master_process on;
 worker_processes {{.Workers}};
+{{- if .Rlimit}}
+worker_rlimit_nofile {{.Rlimit}};
+{{- end}}
 pid {{.Path "nginx.pid"}};
 error_log {{.Path "error.log"}} notice;
 
 events {
-    worker_connections 4096;
+    worker_connections {{.Connections}};
 }
 
 http {
@@ -123,7 +145,7 @@ http {
     }
 {{end}}
     server {
-        listen 127.0.0.1:{{.Port}};
+        listen 127.0.0.1:{{.Port}}{{if .Backlog}} backlog={{.Backlog}}{{end}};
         server_name localhost;
         root "{{.Root}}";
 
@@ -225,7 +247,16 @@ func renderConf(cfg NginxConfig) ([]byte, error) {
 		UWSGI:     mods.uwsgi,
 		SCGI:      mods.scgi,
 		// nginx unescapes \n, \r and \t inside a quoted string.
-		Return: strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(cfg.Return),
+		Return:      strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(cfg.Return),
+		Connections: defaultWorkerConnections,
+		Backlog:     cfg.Backlog,
+	}
+	if cfg.WorkerConnections > defaultWorkerConnections {
+		// Room for the connections, the logs and the listening socket.
+		d.Connections = cfg.WorkerConnections
+		d.Rlimit = cfg.WorkerConnections + 64
+	} else if cfg.WorkerConnections > 0 {
+		d.Connections = cfg.WorkerConnections
 	}
 	if cfg.KeepConn {
 		d.Upstream = addr
