@@ -22,7 +22,9 @@ type Listener struct {
 	// passing is set while a pass is scheduled: see Accept.
 	passing bool
 	closed  bool
-	why     string
+	// paused is set while the socket is out of the poller (Pause).
+	paused bool
+	why    string
 }
 
 // NewListener hooks ln: makes it non-blocking and registers it with p,
@@ -48,6 +50,9 @@ func (l *Listener) Addr() string { return l.ln.Addr }
 // Accept returns the next connection, hooked, parking c until one is
 // waiting. It fails with ErrClosed once the Listener is closed.
 func (l *Listener) Accept(c *Co) (*Conn, error) {
+	if err := l.Resume(); err != nil {
+		return nil, err
+	}
 	for {
 		if l.closed {
 			return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, ErrClosed)
@@ -117,6 +122,34 @@ func (l *Listener) wakeOne() {
 	tok.Resume(nil)
 }
 
+// Pause takes the socket out of the poller, for a server that cannot take
+// another connection now. The socket is shared with other processes, each
+// waiting in its own epoll with EPOLLEXCLUSIVE, and the kernel wakes one
+// of them per connection: a full process left in that queue would take
+// the wake-up and leave the connection in the backlog while another
+// process has room (nginx's ngx_disable_accept_events does the same).
+// Accept resumes it.
+func (l *Listener) Pause() {
+	if l.paused || l.closed {
+		return
+	}
+	l.p.unregister(l.ln.FD)
+	l.paused = true
+}
+
+// Resume puts a paused socket back in the poller; a connection already
+// waiting raises an event at once.
+func (l *Listener) Resume() error {
+	if !l.paused || l.closed {
+		return nil
+	}
+	if err := l.p.registerShared(l.ln.FD, l); err != nil {
+		return fmt.Errorf("coro: listen on %s: %w", l.ln.Addr, err)
+	}
+	l.paused = false
+	return nil
+}
+
 // Close unregisters and closes the socket; every coroutine parked in
 // Accept wakes and fails with ErrClosed.
 func (l *Listener) Close() error {
@@ -124,7 +157,9 @@ func (l *Listener) Close() error {
 		return nil
 	}
 	l.closed = true
-	l.p.unregister(l.ln.FD)
+	if !l.paused {
+		l.p.unregister(l.ln.FD)
+	}
 	err := l.ln.Close()
 	for len(l.acceptors) > 0 {
 		l.wakeOne()

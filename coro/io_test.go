@@ -288,3 +288,25 @@ func TestManySleepers(t *testing.T) {
 	assert.Less(t, perCo, 4096.0)
 	assert.Less(t, elapsed, 2*sleep)
 }
+
+// A paused Listener is out of the poller: a connection raises no event
+// (another process sharing the socket would be woken instead), and Accept
+// resumes it and takes the connection waiting.
+func TestListenerPauseResume(t *testing.T) {
+	runIO(t, func(c *Co, p *Poller) {
+		ln, err := sock.Listen("127.0.0.1:0", 8)
+		require.NoError(t, err)
+		l, err := NewListener(c.Scheduler(), p, ln)
+		require.NoError(t, err)
+		defer l.Close()
+		l.Pause()
+		assert.Equal(t, 0, p.Watched(), "paused: the socket is out of the epoll set")
+		client, err := sock.Dial(l.Addr())
+		require.NoError(t, err)
+		defer client.Close()
+		conn, err := l.Accept(c)
+		require.NoError(t, err, "Accept resumes the listener and finds the waiting connection")
+		assert.Equal(t, 2, p.Watched(), "the listener and the new connection")
+		require.NoError(t, conn.Close())
+	})
+}

@@ -93,6 +93,11 @@ func (w *CoroutineWorker) Run() error {
 		}
 		var inFlight coro.WaitGroup
 		for !w.stopping {
+			if room.Len() == 0 {
+				// Full: out of the kernel's queue of waiters on the
+				// socket, so that a worker with room is woken instead.
+				w.listener.Pause()
+			}
 			if _, err := room.Pop(c, coro.Forever); err != nil {
 				break
 			}
