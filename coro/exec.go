@@ -150,7 +150,7 @@ func (ex *execution) exited(c *Co) error {
 		if info.Signo != 0 {
 			break
 		}
-		if err := ex.pidfd.wait(&ex.pidfd.reader, &ex.pidfd.rtok, ex.pidfd.readWhy, time.Time{}); err != nil {
+		if err := ex.pidfd.wait(&ex.pidfd.reader, &ex.pidfd.rtok, false, time.Time{}); err != nil {
 			return err
 		}
 	}

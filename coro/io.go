@@ -33,6 +33,8 @@ type Conn struct {
 	// one wait to the next so that a wait allocates nothing.
 	reader, writer *Token
 	rtok, wtok     Token
+	// registered is set once the fd is in the poller (the first wait).
+	registered bool
 	// readWhy and writeWhy are their Park reasons ("read fd 7 from
 	// 127.0.0.1:80"), built once, since a Sprintf per wait would cost more
 	// than the wait.
@@ -50,19 +52,21 @@ type Conn struct {
 	hangup bool
 }
 
-// NewConn hooks fd: makes it non-blocking and registers it with p. The
-// Conn owns fd from then on; peer names the other end in errors.
+// NewConn hooks fd: makes it non-blocking, for p to watch. The Conn owns
+// fd from then on; peer names the other end in errors.
 func NewConn(s *Scheduler, p *Poller, fd int, peer string) (*Conn, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return nil, fmt.Errorf("coro: O_NONBLOCK on fd %d (%s): %w", fd, peer, err)
 	}
-	c := &Conn{s: s, p: p, fd: fd, peer: peer,
-		readWhy:  fmt.Sprintf("read fd %d from %s", fd, peer),
-		writeWhy: fmt.Sprintf("write fd %d to %s", fd, peer)}
-	if err := p.register(fd, c); err != nil {
-		return nil, fmt.Errorf("coro: fd %d (%s): %w", fd, peer, err)
-	}
-	return c, nil
+	return newConn(s, p, fd, peer), nil
+}
+
+// newConn is NewConn for an fd already non-blocking (accept4 with
+// SOCK_NONBLOCK). The fd joins the poller only when a Read or Write first
+// has to wait: a short request that is already there when accepted, as
+// from nginx, is read, answered and closed with no epoll_ctl at all.
+func newConn(s *Scheduler, p *Poller, fd int, peer string) *Conn {
+	return &Conn{s: s, p: p, fd: fd, peer: peer}
 }
 
 // FD is the descriptor, -1 after Close.
@@ -92,7 +96,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, c.closedErr("read from")
 		}
 		if c.drained {
-			if err := c.wait(&c.reader, &c.rtok, c.readWhy, c.readDeadline); err != nil {
+			if err := c.wait(&c.reader, &c.rtok, false, c.readDeadline); err != nil {
 				return 0, fmt.Errorf("coro: read from %s: %w", c.peer, err)
 			}
 			continue // readable, or woken for nothing: try
@@ -156,7 +160,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		n, err := unix.Write(c.fd, p[done:])
 		switch {
 		case err == unix.EAGAIN:
-			if err := c.wait(&c.writer, &c.wtok, c.writeWhy, c.writeDeadline); err != nil {
+			if err := c.wait(&c.writer, &c.wtok, true, c.writeDeadline); err != nil {
 				return done, fmt.Errorf("coro: write to %s: %w", c.peer, err)
 			}
 		case err == unix.EINTR:
@@ -174,10 +178,19 @@ func (c *Conn) Write(p []byte) (int, error) {
 // ANCHOR: wait
 // wait parks the running coroutine in *slot until ready resumes it, the
 // deadline passes (ErrTimeout) or the coroutine is canceled.
-func (c *Conn) wait(slot **Token, tok *Token, why string, deadline time.Time) error {
+func (c *Conn) wait(slot **Token, tok *Token, write bool, deadline time.Time) error {
+	why := c.why(write)
 	co := c.s.Current()
 	if co == nil {
 		panic("coro: IO on a Conn from outside a coroutine: " + why)
+	}
+	if !c.registered {
+		// Edge-triggered: an fd already ready when added raises its
+		// event at once, so nothing that arrived since the EAGAIN is lost.
+		if err := c.p.register(c.fd, c); err != nil {
+			return fmt.Errorf("coro: fd %d (%s): %w", c.fd, c.peer, err)
+		}
+		c.registered = true
 	}
 	if *slot != nil {
 		return ErrBusy
@@ -195,6 +208,22 @@ func (c *Conn) wait(slot **Token, tok *Token, why string, deadline time.Time) er
 		*slot = nil
 	}
 	return err
+}
+
+// why is the Park reason of a wait ("read fd 7 from 127.0.0.1:80"), made
+// once, on the first wait: a Sprintf per connection would cost more than
+// a short request.
+func (c *Conn) why(write bool) string {
+	if write {
+		if c.writeWhy == "" {
+			c.writeWhy = fmt.Sprintf("write fd %d to %s", c.fd, c.peer)
+		}
+		return c.writeWhy
+	}
+	if c.readWhy == "" {
+		c.readWhy = fmt.Sprintf("read fd %d from %s", c.fd, c.peer)
+	}
+	return c.readWhy
 }
 
 // ready is the Poller's call for this fd: resume whoever waits for what
@@ -228,7 +257,9 @@ func (c *Conn) Close() error {
 	}
 	fd := c.fd
 	c.fd = -1
-	c.p.unregister(fd)
+	if c.registered {
+		c.p.unregister(fd)
+	}
 	err := unix.Close(fd)
 	c.ready(poll.Hangup)
 	if err != nil {

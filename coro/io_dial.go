@@ -68,7 +68,7 @@ func (c *Conn) connected(deadline time.Time) error {
 		if _, err := unix.Getpeername(c.fd); err == nil {
 			return nil
 		}
-		if err := c.wait(&c.writer, &c.wtok, c.writeWhy, deadline); err != nil {
+		if err := c.wait(&c.writer, &c.wtok, true, deadline); err != nil {
 			return err
 		}
 	}

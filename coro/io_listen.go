@@ -80,12 +80,7 @@ func (l *Listener) Accept(c *Co) (*Conn, error) {
 		if _, ok := sa.(*unix.SockaddrUnix); ok {
 			peer = "unix:" + l.ln.Addr
 		}
-		conn, err := NewConn(l.s, l.p, fd, peer)
-		if err != nil {
-			unix.Close(fd)
-			return nil, err
-		}
-		return conn, nil
+		return newConn(l.s, l.p, fd, peer), nil // SOCK_NONBLOCK already
 	}
 }
 

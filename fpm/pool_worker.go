@@ -270,7 +270,10 @@ func (pw *poolWorker) record(slot *scoreboard.Slot, began time.Time, w *fastcgi.
 		})
 		slot.Stage(scoreboard.Executing)
 	}
-	cpu0, _ := usage()
+	var cpu0 time.Duration
+	if !concurrent {
+		cpu0, _ = usage()
+	}
 	pw.serve(w, r, scripts)
 	cpu1, mem := usage()
 	cpu := cpu1 - cpu0
