@@ -2,15 +2,13 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/corofpm/corofpm/fpm/proc"
+	"github.com/corofpm/corofpm/tutorial/chaptertest"
 	"github.com/corofpm/corofpm/tutorial/narrator"
 	"github.com/corofpm/corofpm/tutorial/peer"
 	"github.com/stretchr/testify/assert"
@@ -83,14 +81,5 @@ func TestChapter(t *testing.T) {
 // TestServe checks that -serve says in one line that there is nothing to
 // serve, and exits with status 2.
 func TestServe(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "chapter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bin, "-serve").CombinedOutput()
-	var exit *exec.ExitError
-	require.True(t, errors.As(err, &exit), "want exit status 2, got %v\n%s", err, out)
-	assert.Equal(t, 2, exit.ExitCode())
-	assert.Equal(t, 1, strings.Count(string(out), "\n"), "one line: %q", out)
-	assert.Contains(t, string(out), "no server to keep")
+	assert.Contains(t, chaptertest.ServeRefused(t), "no server to keep")
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"testing"
@@ -34,12 +33,12 @@ const (
 // edge-triggered handler that reads once loses data and the drain loop
 // does not. It also checks that the run closed every socket it opened.
 func TestChapter(t *testing.T) {
-	fds := openFDs(t)
+	fds := chaptertest.OpenFDs(t)
 	var out bytes.Buffer
 	res, err := run(narrator.New(&out), &chapter.Options{Quick: true})
 	require.NoError(t, err, out.String())
 	t.Log("\n" + out.String())
-	assert.Equal(t, fds, openFDs(t), "fds left open by the run")
+	assert.Equal(t, fds, chaptertest.OpenFDs(t), "fds left open by the run")
 
 	largest := res.Sizes[len(res.Sizes)-1]
 	require.GreaterOrEqual(t, largest, largestSizeWanted, "RLIMIT_NOFILE leaves too little room")
@@ -116,12 +115,4 @@ func TestServe(t *testing.T) {
 	}
 	s.Stop(t)
 	assert.True(t, chaptertest.Gone(pid), "the server %d is still running", pid)
-}
-
-// openFDs counts this process's open fds.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err)
-	return len(entries)
 }

@@ -38,7 +38,7 @@ const loopRead = 64 << 10
 // and resumed with nothing lost, the buffer bounded by its limit only
 // when there is one. And nothing left behind: no child, no fd.
 func TestChapter(t *testing.T) {
-	fds := openFDs(t)
+	fds := chaptertest.OpenFDs(t)
 	var out bytes.Buffer
 	res, err := run(narrator.New(&out), &chapter.Options{Quick: true})
 	require.NoError(t, err, out.String())
@@ -96,7 +96,7 @@ func TestChapter(t *testing.T) {
 	kids, err := peer.Children()
 	require.NoError(t, err)
 	assert.Empty(t, kids, "the chapter left processes behind")
-	assert.Equal(t, fds, openFDs(t), "fds left open by the run")
+	assert.Equal(t, fds, chaptertest.OpenFDs(t), "fds left open by the run")
 }
 
 // TestServe runs -serve on a free port, joins two members, has one speak
@@ -132,12 +132,4 @@ func TestServe(t *testing.T) {
 
 	s.Stop(t)
 	assert.True(t, chaptertest.Gone(pid), "the server %d is still running", pid)
-}
-
-// openFDs counts this process's open fds.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err)
-	return len(entries)
 }

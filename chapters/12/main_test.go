@@ -2,13 +2,12 @@ package main
 
 import (
 	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/corofpm/corofpm/tutorial/chapter"
+	"github.com/corofpm/corofpm/tutorial/chaptertest"
 	"github.com/corofpm/corofpm/tutorial/narrator"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,18 +75,5 @@ func TestChapter(t *testing.T) {
 // TestServeRefused: -serve makes no sense here; the chapter says so in
 // one line and exits 2, as for any other wrong usage.
 func TestServeRefused(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "chapter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, "-serve")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, 2, exit.ExitCode())
-	assert.Empty(t, stdout.String())
-	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
-	assert.Contains(t, stderr.String(), "-serve")
+	assert.Contains(t, chaptertest.ServeRefused(t), "-serve")
 }

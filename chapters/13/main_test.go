@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/corofpm/corofpm/tutorial/chapter"
+	"github.com/corofpm/corofpm/tutorial/chaptertest"
 	"github.com/corofpm/corofpm/tutorial/narrator"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,11 +67,7 @@ func TestChapter(t *testing.T) {
 // TestServe runs -serve on a free port, echoes a line through it, and
 // stops it with SIGTERM: it exits 0, promptly.
 func TestServe(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "chapter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-serve", "-listen", "127.0.0.1:0")
+	cmd := exec.Command(chaptertest.Build(t), "-serve", "-listen", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

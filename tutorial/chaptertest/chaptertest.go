@@ -5,7 +5,9 @@ package chaptertest
 
 import (
 	"bufio"
+	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,10 +30,7 @@ type Served struct {
 // the test if it is still running.
 func Serve(t *testing.T, args ...string) *Served {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "chapter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := Build(t)
 	s := &Served{cmd: exec.Command(bin, append([]string{"-serve"}, args...)...), done: make(chan error, 1)}
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -86,6 +85,50 @@ func (s *Served) Stop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the chapter did not stop within 10 s of SIGINT")
 	}
+}
+
+// Build builds the chapter in the current directory into the test's
+// temp dir and returns the binary's path.
+func Build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chapter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// ServeRefused runs a chapter that has nothing to serve with -serve, and
+// checks that it says so as a wrong usage: one line on stderr, nothing on
+// stdout, exit status 2. It returns the line.
+func ServeRefused(t *testing.T) string {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	cmd := exec.Command(Build(t), "-serve")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("want exit status 2, got %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("nothing on stdout, got %q", stdout.String())
+	}
+	if n := strings.Count(stderr.String(), "\n"); n != 1 {
+		t.Errorf("one line on stderr, got %d: %q", n, stderr.String())
+	}
+	return stderr.String()
+}
+
+// OpenFDs counts this process's open fds, for the tests that check a run
+// leaves none behind.
+func OpenFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
 
 // Gone reports whether no process with this pid exists any more.
