@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/corofpm/corofpm/coro"
@@ -51,8 +52,12 @@ type CoroutineWorker struct {
 	// nil serves the scripts directly.
 	Serve func(slot *scoreboard.Slot, w *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler)
 
-	sched    *coro.Scheduler
-	listener *coro.Listener
+	// mu guards sched and stopAsked, which Stop reads from a signal's
+	// goroutine: a Stop before Run made the scheduler is kept for it.
+	mu        sync.Mutex
+	sched     *coro.Scheduler
+	stopAsked bool
+	listener  *coro.Listener
 	// served counts finished requests; stopping is set once the worker
 	// leaves (SIGQUIT, or MaxRequests reached).
 	served   int
@@ -75,16 +80,22 @@ func (w *CoroutineWorker) Run() error {
 	// The acceptor, a coroutine per connection, and one more: a finished
 	// connection's coroutine hands its room back, and the acceptor starts
 	// the next one, before it has quite exited.
-	w.sched = coro.New(coro.Options{Idler: poller, MaxCoroutines: w.Coroutines + 2})
+	sched := coro.New(coro.Options{Idler: poller, MaxCoroutines: w.Coroutines + 2})
 	w.kept = map[*coro.Conn]struct{}{}
-	if w.listener, err = coro.NewListener(w.sched, poller, w.Listener); err != nil {
+	if w.listener, err = coro.NewListener(sched, poller, w.Listener); err != nil {
 		return err
 	}
+	w.mu.Lock()
+	w.sched = sched
+	if w.stopAsked { // SIGQUIT came before the scheduler existed
+		sched.Post(w.leave)
+	}
+	w.mu.Unlock()
 	defer w.listener.Close()
 	client := &coro.HTTPClient{Poller: poller, Timeout: 60 * time.Second, MaxIdlePerHost: w.Coroutines}
-	scripts := w.Scripts.WithIO(&coIO{s: w.sched, client: client})
+	scripts := w.Scripts.WithIO(&coIO{s: sched, client: client})
 
-	return w.sched.Run(func(c *coro.Co) {
+	return sched.Run(func(c *coro.Co) {
 		// room holds a token per free coroutine: the acceptor takes one
 		// before accept(2), a finished connection gives it back.
 		room := coro.NewChan[struct{}](w.Coroutines)
@@ -136,7 +147,12 @@ func (w *CoroutineWorker) Run() error {
 // Stop makes the worker take no new connection and return once the
 // requests in flight are done. It is safe from any goroutine.
 func (w *CoroutineWorker) Stop() {
-	w.sched.Post(func() { w.leave() })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopAsked = true
+	if w.sched != nil {
+		w.sched.Post(w.leave)
+	}
 }
 
 // leave runs on the scheduler's thread: no more accepts, and the kept
