@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -187,33 +186,14 @@ func (p *Pool) WaitExit(timeout time.Duration) bool {
 }
 
 // ListenQueue is how many connections wait in the pool's accept queue
-// right now, accepted by the kernel but by no worker yet: the rx_queue of
-// its listening socket in /proc/net/tcp, where a line reads
-//
-//	sl  local_address rem_address   st tx_queue rx_queue ...
-//	 0: 0100007F:A1B2 00000000:0000 0A 00000000:00000003 ...
-//
-// (state 0A is LISTEN). -1 when it cannot be read.
+// right now, accepted by the kernel but by no worker yet (peer.ListenQueue);
+// -1 when it cannot be read.
 func (p *Pool) ListenQueue() int {
-	_, port, _ := net.SplitHostPort(p.Addr)
-	n, _ := strconv.Atoi(port)
-	local := fmt.Sprintf("0100007F:%04X", n)
-	b, err := os.ReadFile("/proc/net/tcp")
+	n, err := peer.ListenQueue(p.Addr)
 	if err != nil {
 		return -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && f[1] == local && f[3] == "0A" {
-			_, rx, _ := strings.Cut(f[4], ":")
-			q, err := strconv.ParseInt(rx, 16, 64)
-			if err != nil {
-				return -1
-			}
-			return int(q)
-		}
-	}
-	return -1
+	return n
 }
 
 // Stop stops the FPM gracefully (SIGQUIT) and waits up to 10 s; then it
