@@ -58,11 +58,8 @@ type Co struct {
 	id     int64
 	parent int64
 	fn     func(*Co)
-	// next resumes the coroutine and stop kills it: iter.Pull's pair.
-	next func() (struct{}, bool)
-	stop func()
-	// yield, inside the coroutine, switches back to whoever resumed it.
-	yield func(struct{}) bool
+	// car is the goroutine it runs on, from Go until it exits.
+	car   *carrier
 	state state
 	// wait is set while suspended; wakeErr is the result wake gives it.
 	wait    *wait
@@ -106,10 +103,9 @@ func (c *Co) Err() error {
 	return c.canceled
 }
 
-// body is the coroutine's goroutine, as iter.Pull runs it: fn, then the
-// Defers, then wake whoever joins it.
-func (c *Co) body(yield func(struct{}) bool) {
-	c.yield = yield
+// run is the coroutine's life, on its carrier: fn, then the Defers, then
+// wake whoever joins it.
+func (c *Co) run() {
 	c.err = c.call(c.fn)
 	for len(c.defers) > 0 {
 		f := c.defers[len(c.defers)-1]
@@ -124,7 +120,6 @@ func (c *Co) body(yield func(struct{}) bool) {
 	for c.joiners.Len() > 0 {
 		c.s.wake(c.joiners.Front().Value.(*Co), nil)
 	}
-	c.next, c.stop = nil, nil
 }
 
 // call runs fn, turning a panic into a reported *PanicError; a kill's
@@ -177,7 +172,7 @@ func (c *Co) suspend(w *wait, timeout time.Duration) error {
 	}
 	c.state, c.wait = suspended, w
 	for {
-		if !c.yield(struct{}{}) { // back to whoever resumed us
+		if !c.car.yield(struct{}{}) { // back to whoever resumed us
 			panic(killSignal{})
 		}
 		if !c.dump {

@@ -14,8 +14,11 @@
 // hands the thread straight from one goroutine to another without going
 // through Go's run queue. Resuming a coroutine is a call to its next
 // function; suspending is a call to its yield, which returns to whoever
-// resumed it (Swoole's "origin"). So the order of execution is a strict
-// handoff, fixed by the program and not by a scheduler's whim:
+// resumed it (Swoole's "origin"). The goroutine outlives its coroutine:
+// when one exits, its goroutine carries the next that Go creates, so a
+// server with a coroutine per request pays for a goroutine, and for
+// growing its stack, once and not per request. The order of execution is
+// a strict handoff, fixed by the program and not by a scheduler's whim:
 //
 //	s.Run(func(c *coro.Co) {
 //		c.Go(func(c *coro.Co) { say("a"); c.Sleep(time.Millisecond); say("b") })

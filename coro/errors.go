@@ -116,7 +116,7 @@ func (s *Scheduler) deadlock() error {
 	sort.Slice(stuck, func(i, j int) bool { return stuck[i].id < stuck[j].id })
 	for _, c := range stuck {
 		c.dump = true
-		c.next()
+		c.car.next()
 		e.Waiters = append(e.Waiters, Waiter{ID: c.id, Parent: c.parent, Reason: c.wait.reason(), Stack: c.stack})
 	}
 	for _, c := range stuck {
@@ -125,7 +125,7 @@ func (s *Scheduler) deadlock() error {
 	for _, c := range stuck {
 		if c.state != dead {
 			s.current = c
-			c.stop()
+			c.car.stop()
 			s.current = nil
 		}
 	}

@@ -2,7 +2,6 @@ package coro
 
 import (
 	"fmt"
-	"iter"
 	"os"
 	"runtime"
 	"sync"
@@ -74,7 +73,9 @@ type Scheduler struct {
 	// parked counts coroutines in Token.Wait: an event source outside the
 	// scheduler may wake them, so they are not deadlocked.
 	parked int
-	stats  Stats
+	// idle are the carriers of exited coroutines, for the next Go.
+	idle  []*carrier
+	stats Stats
 	// mu guards posted, the one piece of state other goroutines touch.
 	mu     sync.Mutex
 	posted []func()
@@ -105,6 +106,7 @@ func New(opts Options) *Scheduler {
 func (s *Scheduler) Run(main func(*Co)) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer s.dropCarriers()
 	if _, err := s.Go(main); err != nil {
 		return err
 	}
@@ -137,7 +139,7 @@ func (s *Scheduler) Go(fn func(*Co)) (*Co, error) {
 	if s.current != nil {
 		c.parent = s.current.id
 	}
-	c.next, c.stop = iter.Pull(c.body)
+	s.carrierFor(c)
 	s.live[c.id] = c
 	s.stats.Created++
 	s.stats.Peak = max(s.stats.Peak, len(s.live))
@@ -152,7 +154,7 @@ func (s *Scheduler) switchTo(c *Co) {
 	s.current = c
 	c.state = running
 	s.stats.Switches++
-	c.next()
+	c.car.next()
 	s.current = prev
 }
 
