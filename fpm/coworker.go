@@ -66,6 +66,10 @@ type CoroutineWorker struct {
 	// web server's next one: on leave they are closed, or a graceful stop
 	// would wait for nginx to let go of its keep-alive connections.
 	kept map[*coro.Conn]struct{}
+	// spare are the FastCGI Conns of finished connections, reused with
+	// their buffers as the blocking worker reuses its one: nginx opens a
+	// connection per request unless told to keep them.
+	spare []*fastcgi.Conn
 }
 
 // ANCHOR: coroutine-worker
@@ -171,7 +175,8 @@ func (w *CoroutineWorker) leave() {
 // serveConn serves one FastCGI connection's requests in this coroutine.
 func (w *CoroutineWorker) serveConn(c *coro.Co, conn *coro.Conn, scripts fastcgi.Handler) {
 	defer conn.Close()
-	fc := fastcgi.NewConn(conn, conn.Peer(), w.Config)
+	fc := w.fastcgiConn(conn)
+	defer w.putConn(fc)
 	handler := fastcgi.HandlerFunc(func(rw *fastcgi.Response, r *fastcgi.Request) {
 		delete(w.kept, conn)
 		w.serveRequest(c, conn, rw, r, scripts)
@@ -199,6 +204,25 @@ func (w *CoroutineWorker) serveConn(c *coro.Co, conn *coro.Conn, scripts fastcgi
 			return
 		}
 	}
+}
+
+// fastcgiConn returns a spare FastCGI Conn, or a new one, serving conn.
+func (w *CoroutineWorker) fastcgiConn(conn *coro.Conn) *fastcgi.Conn {
+	n := len(w.spare)
+	if n == 0 {
+		return fastcgi.NewConn(conn, conn.Peer(), w.Config)
+	}
+	fc := w.spare[n-1]
+	w.spare[n-1] = nil
+	w.spare = w.spare[:n-1]
+	fc.Reset(conn, conn.Peer())
+	return fc
+}
+
+// putConn keeps fc for the next connection.
+func (w *CoroutineWorker) putConn(fc *fastcgi.Conn) {
+	fc.Reset(nil, "") // let go of the connection
+	w.spare = append(w.spare, fc)
 }
 
 // serveRequest runs one request under its terminate timeout, recorded in

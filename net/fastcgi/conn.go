@@ -106,9 +106,17 @@ func NewConn(rw io.ReadWriter, peer string, cfg Config) *Conn {
 	return c
 }
 
+// keepStdin is the largest request body buffer Reset keeps: one grown by
+// an upload (up to MaxStdin) is dropped rather than held by a spare Conn
+// for ever.
+const keepStdin = 64 << 10
+
 // Reset makes c serve a new connection, keeping its buffers.
 func (c *Conn) Reset(rw io.ReadWriter, peer string) {
 	c.rw, c.peer = rw, peer
+	if cap(c.stdin) > keepStdin {
+		c.stdin = nil
+	}
 	c.in, c.r = c.in[:0], 0
 	c.out, c.open = c.out[:0], -1
 	c.stage, c.err = stageIdle, nil

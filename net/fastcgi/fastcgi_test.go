@@ -187,6 +187,33 @@ func TestPartialReadsAndRecordsCrossedByPairs(t *testing.T) {
 	}
 }
 
+// A Conn reused with Reset serves the next connection with the buffers
+// of the last, but lets go of a request body buffer grown by an upload.
+func TestResetKeepsBuffersButNotAnUpload(t *testing.T) {
+	request := func(body int) []byte {
+		wire := AppendBeginRequest(nil, 1, RoleResponder, 0)
+		wire = AppendStream(wire, TypeParams, 1, AppendParam(nil, "SCRIPT_NAME", "/a.php"))
+		return AppendStream(wire, TypeStdin, 1, bytes.Repeat([]byte("b"), body))
+	}
+	c := NewConn(nil, "", Config{})
+	serve := func(body int) *Request {
+		c.Reset(&rw{in: bytes.NewReader(request(body))}, "test")
+		req, err := c.ReadRequest()
+		require.NoError(t, err)
+		require.Len(t, req.Stdin, body)
+		return req
+	}
+	serve(1000)
+	params, stdin := cap(c.pairs), cap(c.stdin)
+	serve(1000)
+	assert.Equal(t, params, cap(c.pairs), "the params' storage is reused")
+	assert.Equal(t, stdin, cap(c.stdin), "the body's buffer is reused")
+	serve(keepStdin + 1)
+	c.Reset(nil, "")
+	assert.Zero(t, cap(c.stdin), "an upload's buffer is dropped")
+	assert.Equal(t, "/a.php", serve(10).Params.Get("SCRIPT_NAME"))
+}
+
 func TestResponseFraming(t *testing.T) {
 	wire := AppendBeginRequest(nil, 3, RoleResponder, 0)
 	wire = AppendStream(wire, TypeParams, 3, AppendParam(nil, "SCRIPT_NAME", "/big.php"))
