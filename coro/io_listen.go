@@ -57,7 +57,7 @@ func (l *Listener) Accept(c *Co) (*Conn, error) {
 		if l.closed {
 			return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, ErrClosed)
 		}
-		fd, sa, err := unix.Accept4(l.ln.FD, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+		fd, peer, err := l.ln.Accept4(unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK)
 		switch {
 		case err == unix.EAGAIN:
 			if err := l.wait(c); err != nil {
@@ -75,10 +75,6 @@ func (l *Listener) Accept(c *Co) (*Conn, error) {
 		if len(l.acceptors) > 0 && !l.passing {
 			l.passing = true
 			l.s.After(0, l.pass)
-		}
-		peer := sock.AddrString(sa)
-		if _, ok := sa.(*unix.SockaddrUnix); ok {
-			peer = "unix:" + l.ln.Addr
 		}
 		return newConn(l.s, l.p, fd, peer), nil // SOCK_NONBLOCK already
 	}

@@ -57,7 +57,7 @@ func (l *Listener) SetNonblock(on bool) error {
 // connection itself is blocking, like Accept's.
 func (l *Listener) AcceptNow() (*Conn, error) {
 	for {
-		fd, sa, err := unix.Accept4(l.FD, unix.SOCK_CLOEXEC)
+		fd, peer, err := l.Accept4(unix.SOCK_CLOEXEC)
 		switch {
 		case err == unix.EINTR || err == unix.ECONNABORTED:
 			continue
@@ -66,6 +66,6 @@ func (l *Listener) AcceptNow() (*Conn, error) {
 		case err != nil:
 			return nil, fmt.Errorf("sock: accept on %s: %w", l.Addr, err)
 		}
-		return &Conn{FD: fd, Peer: l.peer(sa)}, nil
+		return &Conn{FD: fd, Peer: peer}, nil
 	}
 }

@@ -132,24 +132,15 @@ func AddrString(sa unix.Sockaddr) string {
 // unix.EINVAL.
 func (l *Listener) Accept() (*Conn, error) {
 	for {
-		fd, sa, err := unix.Accept4(l.FD, unix.SOCK_CLOEXEC)
+		fd, peer, err := l.Accept4(unix.SOCK_CLOEXEC)
 		if err == unix.EINTR || err == unix.ECONNABORTED {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("sock: accept on %s: %w", l.Addr, err)
 		}
-		return &Conn{FD: fd, Peer: l.peer(sa)}, nil
+		return &Conn{FD: fd, Peer: peer}, nil
 	}
-}
-
-// peer names an accepted connection's other end; a unix socket's peers are
-// unnamed, so the socket's path stands in.
-func (l *Listener) peer(sa unix.Sockaddr) string {
-	if l.unixPeer {
-		return "unix:" + l.Addr
-	}
-	return AddrString(sa)
 }
 
 // Shutdown wakes every thread blocked in Accept on this socket (they return

@@ -26,11 +26,14 @@ func TestBlockingAcceptReadWrite(t *testing.T) {
 			if IsUnix(l.Addr) {
 				network = "unix"
 			}
+			local := make(chan string, 1)
 			go func() {
 				c, err := net.Dial(network, l.Addr)
 				if err != nil {
+					local <- err.Error()
 					return
 				}
+				local <- c.LocalAddr().String()
 				c.Write([]byte("ping"))
 				buf := make([]byte, 4)
 				io.ReadFull(c, buf)
@@ -39,6 +42,12 @@ func TestBlockingAcceptReadWrite(t *testing.T) {
 			c, err := l.Accept()
 			require.NoError(t, err)
 			defer c.Close()
+			// The peer is named from accept4(2)'s own answer.
+			if want := <-local; network == "unix" {
+				assert.Equal(t, "unix:"+l.Addr, c.Peer)
+			} else {
+				assert.Equal(t, want, c.Peer)
+			}
 			buf := make([]byte, 4)
 			_, err = io.ReadFull(c, buf)
 			require.NoError(t, err)
