@@ -249,8 +249,8 @@ func (c *Conn) ready(ev poll.Events) {
 
 // ANCHOR_END: wait
 
-// Close unregisters and closes the fd. A coroutine parked on it wakes and
-// fails with ErrClosed.
+// Close closes the fd, which takes it out of the epoll set too. A
+// coroutine parked on it wakes and fails with ErrClosed.
 func (c *Conn) Close() error {
 	if c.fd < 0 {
 		return c.closedErr("close")
@@ -258,7 +258,12 @@ func (c *Conn) Close() error {
 	fd := c.fd
 	c.fd = -1
 	if c.registered {
-		c.p.unregister(fd)
+		// No epoll_ctl(DEL): epoll drops a file when its last fd closes,
+		// and a Conn's fd is its own (accepted or dialled close-on-exec).
+		// Were it shared after all (a dup), its events would find no
+		// handler, or the next owner of the number, who retries and
+		// gets EAGAIN: nothing worse than a wake-up for nothing.
+		c.p.forget(fd)
 	}
 	err := unix.Close(fd)
 	c.ready(poll.Hangup)

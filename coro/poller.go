@@ -149,6 +149,10 @@ func (p *Poller) unregister(fd int) {
 	}
 }
 
+// forget drops fd's handler, for an fd about to be closed, which leaves
+// the epoll set by itself.
+func (p *Poller) forget(fd int) { delete(p.fds, fd) }
+
 // Watched is the number of fds registered now, the eventfd aside: tests
 // use it to prove that every Conn was unregistered.
 func (p *Poller) Watched() int { return len(p.fds) }
