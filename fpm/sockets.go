@@ -28,6 +28,10 @@ const EnvSockets = "COROFPM_SOCKETS"
 // option: the worker clears it on each.
 const acceptTimeout = 500 * time.Millisecond
 
+// deferAccept is TCP_DEFER_ACCEPT's time, in seconds: how long the kernel
+// holds a connection that has sent nothing before queueing it anyway.
+const deferAccept = 1
+
 // listeners opens every pool's socket, or takes it over from the previous
 // master when this process was started by a reload.
 type listeners struct {
@@ -74,6 +78,17 @@ func (ls *listeners) listen(addr string, backlog int) (l *sock.Listener, reused 
 	if err := unix.SetsockoptTimeval(l.FD, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		l.Close()
 		return nil, false, fmt.Errorf("SO_RCVTIMEO on %s: %w", addr, err)
+	}
+	if !sock.IsUnix(addr) {
+		// The web server speaks first: with TCP_DEFER_ACCEPT the kernel
+		// leaves a connection out of the accept queue until its first
+		// bytes arrive, so a worker woken for it finds the request there
+		// instead of waiting again, in read(2) or in epoll, for nginx to
+		// send it (nginx's own listen ... deferred).
+		if err := unix.SetsockoptInt(l.FD, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAccept); err != nil {
+			l.Close()
+			return nil, false, fmt.Errorf("TCP_DEFER_ACCEPT on %s: %w", addr, err)
+		}
 	}
 	ls.open[addr] = l
 	return l, reused, nil
