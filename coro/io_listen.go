@@ -19,9 +19,10 @@ type Listener struct {
 	// acceptors are the coroutines parked in Accept, first come first
 	// served.
 	acceptors []*Token
-	// passing is set while a pass is scheduled: see Accept.
-	passing bool
-	closed  bool
+	// readable is set when the poller reported a connection waiting, and
+	// cleared by the accept4 that takes one or says EAGAIN.
+	readable bool
+	closed   bool
 	// paused is set while the socket is out of the poller (Pause).
 	paused bool
 	why    string
@@ -57,25 +58,27 @@ func (l *Listener) Accept(c *Co) (*Conn, error) {
 		if l.closed {
 			return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, ErrClosed)
 		}
-		fd, peer, err := l.ln.Accept4(unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK)
-		switch {
-		case err == unix.EAGAIN:
+		if !l.readable {
 			if err := l.wait(c); err != nil {
 				return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, err)
 			}
+			continue
+		}
+		fd, peer, err := l.ln.Accept4(unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK)
+		switch {
+		case err == unix.EAGAIN: // another process took it
+			l.readable = false
 			continue
 		case err == unix.EINTR || err == unix.ECONNABORTED:
 			continue
 		case err != nil:
 			return nil, fmt.Errorf("coro: accept on %s: %w", l.ln.Addr, err)
 		}
-		// Edge-triggered: one edge may stand for several connections, and
-		// it woke one acceptor. Let the next one look too, from the run
-		// loop, once this one has gone its way.
-		if len(l.acceptors) > 0 && !l.passing {
-			l.passing = true
-			l.s.After(0, l.pass)
-		}
+		// One connection per report. The socket is level-triggered
+		// (poll.AddExclusive): while more wait, the next epoll_wait says
+		// so, and another accept4 now would, one connection a wake-up,
+		// only hear EAGAIN.
+		l.readable = false
 		return newConn(l.s, l.p, fd, peer), nil // SOCK_NONBLOCK already
 	}
 }
@@ -92,15 +95,18 @@ func (l *Listener) wait(c *Co) error {
 	return err
 }
 
-// ready wakes the first acceptor when a connection arrives.
+// ready wakes the first acceptor when a connection is waiting. With none
+// parked, the socket leaves the poller until the next Accept: it is
+// level-triggered, and would be reported on every turn of the loop.
 func (l *Listener) ready(ev poll.Events) {
-	if ev&(poll.Readable|poll.Hangup) != 0 {
-		l.wakeOne()
+	if ev&(poll.Readable|poll.Hangup) == 0 {
+		return
 	}
-}
-
-func (l *Listener) pass() {
-	l.passing = false
+	l.readable = true
+	if len(l.acceptors) == 0 {
+		l.Pause()
+		return
+	}
 	l.wakeOne()
 }
 

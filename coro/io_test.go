@@ -289,6 +289,35 @@ func TestManySleepers(t *testing.T) {
 	assert.Less(t, elapsed, 2*sleep)
 }
 
+// The listening socket is level-triggered: Accept takes one connection
+// per report, and the next turn of the loop reports those still waiting.
+// With no coroutine in Accept, the socket leaves the poller rather than be
+// reported on every turn.
+func TestListenerLevelTriggered(t *testing.T) {
+	const queued = 5
+	runIO(t, func(c *Co, p *Poller) {
+		ln, err := sock.Listen("127.0.0.1:0", 8)
+		require.NoError(t, err)
+		l, err := NewListener(c.Scheduler(), p, ln)
+		require.NoError(t, err)
+		defer l.Close()
+		for range queued {
+			client, err := sock.Dial(l.Addr())
+			require.NoError(t, err)
+			defer client.Close()
+		}
+		turns := p.Turns
+		require.NoError(t, c.Sleep(20*time.Millisecond)) // nobody accepts meanwhile
+		assert.Less(t, p.Turns-turns, int64(5), "the loop did not spin on a socket nobody accepts from")
+		assert.Equal(t, 0, p.Watched(), "the socket left the poller")
+		for i := range queued {
+			conn, err := l.Accept(c)
+			require.NoError(t, err, "connection %d", i)
+			require.NoError(t, conn.Close())
+		}
+	})
+}
+
 // A paused Listener is out of the poller: a connection raises no event
 // (another process sharing the socket would be woken instead), and Accept
 // resumes it and takes the connection waiting.

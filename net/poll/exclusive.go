@@ -18,6 +18,12 @@ var ErrNoExclusive = errors.New("poll: EPOLLEXCLUSIVE needs an epoll backend")
 // it only at EPOLL_CTL_ADD and only beside EPOLLIN, EPOLLOUT, EPOLLET and
 // EPOLLWAKEUP, so this registration has no EPOLLRDHUP and cannot be
 // modified later: Remove it and add it again instead.
+//
+// It is level-triggered, even on the "epoll-et" backend. A process woken
+// for a connection takes one and goes back to its work; while others wait,
+// its next epoll_wait reports the socket again. Edge-triggered, one edge
+// may stand for two connections, so it would have to accept until EAGAIN:
+// one accept(2) more per wake-up, for nothing, when each brings one.
 func AddExclusive(p Poller, fd int) error {
 	e, ok := p.(*epoller)
 	if !ok {
@@ -26,7 +32,7 @@ func AddExclusive(p Poller, fd int) error {
 	if err := checkFD(e.name, fd); err != nil {
 		return err
 	}
-	ee := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE | e.flags, Fd: int32(fd)}
+	ee := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd)}
 	if err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ee); err != nil {
 		return fmt.Errorf("poll: %s: add fd %d exclusive: %w", e.name, fd, e.known(err))
 	}
