@@ -18,9 +18,17 @@ import (
 const (
 	helloConns = 64
 	warmup     = time.Second
-	// keepalive is nginx's upstream keepalive per worker in keep-conn
-	// mode: with its 2 workers, one kept connection per FPM child.
+	// keepalive is nginx's upstream keepalive per nginx worker (it has
+	// 2) in keep-conn mode, for a server that serves one connection per
+	// process: one kept connection per FPM child, php-fpm's advice. More
+	// would starve: a blocking worker stays with its kept connection, and
+	// those nginx opens beyond the workers wait in the backlog.
 	keepalive = children / 2
+	// wideKeepalive is the same for a server that serves every
+	// connection at once (the coroutine pool, 8 × 128, and net/http/fcgi):
+	// all of wrk's connections, so that nginx never closes one. Given only
+	// keepalive, nginx would close and reopen connections under load.
+	wideKeepalive = helloConns / 2
 	// helloCoroutines is worker.coroutines of the coroutine pool: the
 	// default, 128 per worker, as in the issue.
 	helloCoroutines = 128
@@ -38,7 +46,10 @@ func helloRun() (time.Duration, int) {
 // one FastCGI mode.
 type helloRow struct {
 	server, mode string
-	nginx        peer.NginxConfig
+	// narrow marks the extra row that gives the coroutine pool the
+	// blocking pools' keepalive, to show what it costs.
+	narrow bool
+	nginx  peer.NginxConfig
 	path         string // what wrk asks nginx for
 	// pids lists the server's processes (nil for nginx alone), whose CPU
 	// time per request cpu records, in µs, one figure per round.
@@ -91,16 +102,22 @@ func BenchmarkHello(b *testing.B) {
 	for _, mode := range []string{"close", "keep-conn"} {
 		for _, s := range []struct {
 			name, addr string
+			keepalive  int
+			narrow     bool
 			pids       func() []int
 			workers    func() ([]int, error)
 		}{
-			{"php-fpm", php.Addr, php.Pids, php.Workers},
-			{"corofpm blocking", blocking.Addr, blocking.Pids, blocking.Workers},
-			{"corofpm coroutine", coroutine.Addr, coroutine.Pids, coroutine.Workers},
-			{"net/http/fcgi", gofcgi.Addr, func() []int { return []int{os.Getpid()} }, nil},
+			{"php-fpm", php.Addr, keepalive, false, php.Pids, php.Workers},
+			{"corofpm blocking", blocking.Addr, keepalive, false, blocking.Pids, blocking.Workers},
+			{"corofpm coroutine", coroutine.Addr, wideKeepalive, false, coroutine.Pids, coroutine.Workers},
+			{"corofpm coroutine", coroutine.Addr, keepalive, true, coroutine.Pids, coroutine.Workers},
+			{"net/http/fcgi", gofcgi.Addr, wideKeepalive, false, func() []int { return []int{os.Getpid()} }, nil},
 		} {
-			rows = append(rows, &helloRow{server: s.name, mode: mode, path: "/hello.php", pids: s.pids, workers: s.workers,
-				nginx: peer.NginxConfig{FastCGI: s.addr, KeepConn: mode == "keep-conn", Keepalive: keepalive, Root: www(php)}})
+			if s.narrow && mode == "close" {
+				continue // no keepalive to narrow
+			}
+			rows = append(rows, &helloRow{server: s.name, mode: mode, narrow: s.narrow, path: "/hello.php", pids: s.pids, workers: s.workers,
+				nginx: peer.NginxConfig{FastCGI: s.addr, KeepConn: mode == "keep-conn", Keepalive: s.keepalive, Root: www(php)}})
 		}
 	}
 	rows = append(rows, &helloRow{server: "nginx return 200", mode: "-", path: "/return",
@@ -150,6 +167,7 @@ func finish(rows []*helloRow) {
 	for _, r := range rows {
 		r.median = median(r.rps)
 		switch {
+		case r.narrow: // not a reference for the others
 		case r.server == "php-fpm":
 			php[r.mode] = r.median
 		case r.server == "corofpm blocking":
@@ -170,9 +188,13 @@ func finish(rows []*helloRow) {
 func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 	say.Step("hello world through nginx, pm static %d (coroutine: %d × %d), wrk -t2 -c%d -d%s, median of %d runs%s",
 		children, children, helloCoroutines, helloConns, duration, rounds, quickNote())
-	t := say.Table("server", "nginx → server", "req/s", "p50", "p99", "× php-fpm", "× blocking", "× ceiling",
+	t := say.Table("server", "nginx → server", "keepalive", "req/s", "p50", "p99", "× php-fpm", "× blocking", "× ceiling",
 		"server CPU/req", "worker RSS", "errors", "others' CPU")
 	for _, r := range rows {
+		keep := "-"
+		if r.nginx.KeepConn {
+			keep = fmt.Sprintf("%d × 2", r.nginx.Keepalive)
+		}
 		vsPHP, vsBlocking := "-", "-"
 		if r.mode != "-" {
 			vsPHP, vsBlocking = fmt.Sprintf("%.2f", r.vsPHP), fmt.Sprintf("%.2f", r.vsBlocking)
@@ -184,7 +206,7 @@ func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 		if len(r.rss) > 0 {
 			rss = MiB(int64(median(r.rss)))
 		}
-		t.Row(r.server, r.mode, r.median, secs(median(r.p50)), secs(median(r.p99)), vsPHP, vsBlocking, r.vsCeiling,
+		t.Row(r.server, r.mode, keep, r.median, secs(median(r.p50)), secs(median(r.p99)), vsPHP, vsBlocking, r.vsCeiling,
 			cpu, rss, r.errors.Summary(), fmt.Sprintf("%.0f%%", r.others))
 	}
 	t.Print()
@@ -192,9 +214,12 @@ func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 	say.Say("server CPU/req: user+system time of the server's processes (FPM master and workers) per request, median.")
 	say.Say("worker RSS: the pool's %d workers' resident memory summed (VmRSS), after the run, median.", children)
 	say.Say("others' CPU: the most that programs outside this benchmark used during one run of the row.")
+	say.Say("keepalive: nginx's upstream keepalive × its 2 workers in keep-conn mode: one kept connection per FPM child for the servers")
+	say.Say("that serve one connection per process (more would starve in the backlog), all of wrk's %d for those that serve them all at once;", helloConns)
+	say.Say("the coroutine pool's second keep-conn row has the narrow setting, and nginx closes and reopens connections beyond it.")
 	var notes []string
 	for _, r := range rows {
-		if r.server == "corofpm coroutine" {
+		if r.server == "corofpm coroutine" && !r.narrow {
 			notes = append(notes, fmt.Sprintf("%s: coroutine workers at %.2f× blocking (target ≥ 1.0: %s) and %.2f× php-fpm (target ≥ 1.5: %s)",
 				r.mode, r.vsBlocking, verdict(r.vsBlocking >= 1.0), r.vsPHP, verdict(r.vsPHP >= 1.5)))
 		}
@@ -209,7 +234,7 @@ func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 func recordHello(rows []*helloRow, duration time.Duration, notes []string) {
 	sc := Scenario{Name: "hello", Title: "hello world through nginx, pm static 8", Window: duration, Conns: helloConns, Notes: notes}
 	for _, r := range rows {
-		row := Row{Server: r.server, Mode: r.mode, RPS: r.median, P50: median(r.p50), P99: median(r.p99), RSS: int64(median(r.rss)),
+		row := Row{Server: r.server, Mode: r.mode, Keepalive: 2 * r.nginx.Keepalive, RPS: r.median, P50: median(r.p50), P99: median(r.p99), RSS: int64(median(r.rss)),
 			Non2xx: r.errors.Non2xx, Connect: r.errors.Connect, Read: r.errors.Read, Write: r.errors.Write, Timeout: r.errors.Timeout}
 		if r.workers != nil {
 			row.Workers = children
@@ -229,7 +254,11 @@ func recordHello(rows []*helloRow, duration time.Duration, notes []string) {
 // metrics are req/s and the two ratios.
 func reportHello(b *testing.B, rows []*helloRow) {
 	for _, r := range rows {
-		b.Run(strings.ReplaceAll(r.server, " ", "_")+"/"+r.mode, func(b *testing.B) {
+		name := strings.ReplaceAll(r.server, " ", "_") + "/" + r.mode
+		if r.narrow {
+			name += fmt.Sprintf("_keepalive%d", 2*r.nginx.Keepalive)
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(r.median, "req/s")
 			if r.mode != "-" {

@@ -44,10 +44,13 @@ type Row struct {
 	Server string `json:"server"`
 	// Mode is nginx's FastCGI mode ("close", "keep-conn") or the run's
 	// name within the scenario ("run 2").
-	Mode       string `json:"mode,omitempty"`
-	Workers    int    `json:"workers,omitempty"`
-	Coroutines int    `json:"coroutines,omitempty"`
-	Requests   int    `json:"requests,omitempty"`
+	Mode string `json:"mode,omitempty"`
+	// Keepalive is nginx's upstream keepalive, all its workers', in
+	// keep-conn mode.
+	Keepalive  int `json:"nginx_keepalive,omitempty"`
+	Workers    int `json:"workers,omitempty"`
+	Coroutines int `json:"coroutines,omitempty"`
+	Requests   int `json:"requests,omitempty"`
 	// RPS is requests over the window, as wrk reports; Steady is conns /
 	// mean latency, Little's law, where it applies.
 	RPS    float64 `json:"rps"`
