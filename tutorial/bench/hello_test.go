@@ -72,7 +72,7 @@ type helloRow struct {
 	// blocking pools' keepalive, to show what it costs.
 	narrow bool
 	nginx  peer.NginxConfig
-	path         string // what wrk asks nginx for
+	path   string // what wrk asks nginx for
 	// pids lists the server's processes (nil for nginx alone), whose CPU
 	// time per request cpu records, in µs, one figure per round.
 	pids func() []int
