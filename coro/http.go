@@ -45,12 +45,15 @@ type HTTPClient struct {
 	Dials, Reuses, Retries int64
 	// idle holds the kept connections by host:port, most recent last.
 	idle map[string][]*httpConn
+	// readers are read buffers lent to the responses being read: a
+	// request waits for its answer without one (Conn.WaitReadable), so
+	// thousands waiting on a slow upstream hold none.
+	readers []*bufio.Reader
 }
 
-// httpConn is one connection to a server, with its read buffer.
+// httpConn is one connection to a server.
 type httpConn struct {
 	conn *Conn
-	br   *bufio.Reader
 	host string
 }
 
@@ -124,7 +127,7 @@ func (h *HTTPClient) Do(c *Co, method, rawURL, contentType string, body []byte) 
 		if err != nil {
 			return fail(err)
 		}
-		resp, keep, answered, err := hc.roundTrip(req, method, deadline)
+		resp, keep, answered, err := h.roundTrip(hc, req, method, deadline)
 		if err == nil {
 			h.release(hc, keep)
 			return resp, nil
@@ -141,15 +144,20 @@ func (h *HTTPClient) Do(c *Co, method, rawURL, contentType string, body []byte) 
 
 // roundTrip writes the request and reads the response. answered tells
 // whether any byte of a response came back before an error.
-func (hc *httpConn) roundTrip(req []byte, method string, deadline time.Time) (resp *HTTPResponse, keep, answered bool, err error) {
+func (h *HTTPClient) roundTrip(hc *httpConn, req []byte, method string, deadline time.Time) (resp *HTTPResponse, keep, answered bool, err error) {
 	hc.conn.SetDeadline(deadline)
 	if _, err := hc.conn.Write(req); err != nil {
 		return nil, false, false, err
 	}
-	if _, err := hc.br.Peek(1); err != nil {
+	if err := hc.conn.WaitReadable(); err != nil {
 		return nil, false, false, err
 	}
-	r, err := http.ReadResponse(hc.br, &http.Request{Method: method})
+	br := h.reader(hc.conn)
+	defer h.putReader(br)
+	if _, err := br.Peek(1); err != nil {
+		return nil, false, false, err
+	}
+	r, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
 		return nil, false, true, timedOut(err, deadline)
 	}
@@ -158,7 +166,28 @@ func (hc *httpConn) roundTrip(req []byte, method string, deadline time.Time) (re
 	if err != nil {
 		return nil, false, true, timedOut(err, deadline)
 	}
-	return &HTTPResponse{Status: r.StatusCode, Header: r.Header, Body: b}, !r.Close, true, nil
+	// Bytes beyond the response (a server that sent what nobody asked
+	// for) would be read as the next one's: such a connection is closed.
+	keep = !r.Close && br.Buffered() == 0
+	return &HTTPResponse{Status: r.StatusCode, Header: r.Header, Body: b}, keep, true, nil
+}
+
+// reader lends a read buffer for conn's response.
+func (h *HTTPClient) reader(conn *Conn) *bufio.Reader {
+	n := len(h.readers)
+	if n == 0 {
+		return bufio.NewReaderSize(conn, 4096)
+	}
+	br := h.readers[n-1]
+	h.readers = h.readers[:n-1]
+	br.Reset(conn)
+	return br
+}
+
+// putReader takes a read buffer back.
+func (h *HTTPClient) putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	h.readers = append(h.readers, br)
 }
 
 // timedOut makes sure a read that failed at the deadline says ErrTimeout,
@@ -216,7 +245,7 @@ func (h *HTTPClient) conn(c *Co, host string, deadline time.Time) (hc *httpConn,
 		return nil, false, err
 	}
 	h.Dials++
-	return &httpConn{conn: conn, br: bufio.NewReaderSize(conn, 4096), host: host}, false, nil
+	return &httpConn{conn: conn, host: host}, false, nil
 }
 
 // release puts a connection whose response was read in full back in the
@@ -226,7 +255,7 @@ func (h *HTTPClient) release(hc *httpConn, keep bool) {
 	if limit == 0 {
 		limit = DefaultMaxIdlePerHost
 	}
-	if !keep || len(h.idle[hc.host]) >= limit || hc.br.Buffered() > 0 {
+	if !keep || len(h.idle[hc.host]) >= limit {
 		hc.conn.Close()
 		return
 	}

@@ -111,6 +111,9 @@ func TestHTTPConcurrent(t *testing.T) {
 		require.NoError(t, wg.Wait(c, Forever))
 		elapsed = time.Since(start)
 		assert.Equal(t, 5, h.Idle())
+		// The requests waited with no read buffer; the few answers read at
+		// once, at most, borrowed one each.
+		assert.Less(t, len(h.readers), 5, "read buffers made for %d requests in flight", n)
 	})
 	assert.Less(t, elapsed, 5*delay, "%d requests of %v overlapped", n, delay)
 	assert.Equal(t, int64(n), h.Dials)

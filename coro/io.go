@@ -147,6 +147,34 @@ func (c *Conn) ReadNow(p []byte) (int, error) {
 	}
 }
 
+// WaitReadable parks the calling coroutine until the fd has something to
+// read, or its peer closed it, without reading: so that a server can wait
+// on thousands of connections with no buffer lent to any (fastcgi's
+// Waiter). After a ReadNow that found nothing it waits for the next
+// readable edge; otherwise it asks the kernel with a one-byte MSG_PEEK.
+func (c *Conn) WaitReadable() error {
+	for {
+		if c.fd < 0 {
+			return c.closedErr("wait to read from")
+		}
+		if c.drained {
+			if err := c.wait(&c.reader, &c.rtok, false, c.readDeadline); err != nil {
+				return fmt.Errorf("coro: read from %s: %w", c.peer, err)
+			}
+			continue // readable, or woken for nothing: look
+		}
+		var b [1]byte
+		_, _, err := unix.Recvfrom(c.fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch err {
+		case unix.EAGAIN:
+			c.drained = true
+		case unix.EINTR:
+		default:
+			return nil // bytes, an EOF, or an error: the next read says which
+		}
+	}
+}
+
 // ANCHOR: write
 // Write writes all of p. A short write is the normal case on a socket
 // whose send buffer is full: it writes what fits, parks until the fd is

@@ -339,3 +339,29 @@ func TestListenerPauseResume(t *testing.T) {
 		require.NoError(t, conn.Close())
 	})
 }
+
+// WaitReadable waits for bytes without taking them: the read after it
+// gets them all, and a closed peer ends the wait too.
+func TestWaitReadable(t *testing.T) {
+	runIO(t, func(c *Co, p *Poller) {
+		a, b := pair(t, c, p)
+		defer a.Close()
+		c.Go(func(c *Co) {
+			c.Sleep(10 * time.Millisecond)
+			b.Write([]byte("hello"))
+			c.Sleep(10 * time.Millisecond)
+			b.Close()
+		})
+		require.NoError(t, a.WaitReadable())
+		buf := make([]byte, 16)
+		n, err := a.ReadNow(buf)
+		require.NoError(t, err)
+		assert.Equal(t, "hello", string(buf[:n]), "nothing was taken by the wait")
+		n, err = a.ReadNow(buf)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		require.NoError(t, a.WaitReadable(), "the peer's close ends the wait")
+		_, err = a.ReadNow(buf)
+		assert.Equal(t, io.EOF, err)
+	})
+}

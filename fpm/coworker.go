@@ -96,6 +96,12 @@ func (w *CoroutineWorker) Run() error {
 	}
 	w.mu.Unlock()
 	defer w.listener.Close()
+	if w.Config.Buffers == nil {
+		// Thousands of connections, most waiting (on an upstream, or for
+		// nginx's next request on a kept one): buffers are lent to those
+		// reading or writing, a few at a time on this one thread.
+		w.Config.Buffers = &fastcgi.Buffers{Size: w.Config.Buffer}
+	}
 	client := &coro.HTTPClient{Poller: poller, Timeout: 60 * time.Second, MaxIdlePerHost: w.Coroutines}
 	scripts := w.Scripts.WithIO(&coIO{s: sched, client: client})
 

@@ -109,12 +109,9 @@ func (pw *poolWorker) runCoroutines(ln *sock.Listener) error {
 	slots := &slotPool{board: pw.board, pid: os.Getpid()}
 	defer slots.releaseAll()
 	w := &CoroutineWorker{
-		Listener:   ln,
-		Scripts:    table,
-		Coroutines: max(1, pw.cfg.WorkerCoroutines),
-		// Thousands of connections at once: small buffers to start with,
-		// grown by the requests that need more.
-		Config:      fastcgi.Config{Buffer: 2 << 10},
+		Listener:    ln,
+		Scripts:     table,
+		Coroutines:  max(1, pw.cfg.WorkerCoroutines),
 		MaxRequests: pw.cfg.MaxRequests,
 		Terminate:   pw.cfg.RequestTerminateTimeout,
 		Logf:        logStderr,

@@ -55,7 +55,7 @@ func BenchmarkWorker(b *testing.B) {
 				stop = w.Stop
 				go func() { done <- w.Run() }()
 			} else {
-				w := &CoroutineWorker{Listener: ln, Scripts: scripts, Coroutines: 128, Config: fastcgi.Config{Buffer: 2 << 10}}
+				w := &CoroutineWorker{Listener: ln, Scripts: scripts, Coroutines: 128, Config: fastcgi.Config{}}
 				stop = w.Stop
 				go func() { done <- w.Run() }()
 			}

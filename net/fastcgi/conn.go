@@ -26,6 +26,10 @@ type Config struct {
 	// each). Both grow as a connection needs; a server holding thousands of
 	// connections at once, as a coroutine worker does, starts them small.
 	Buffer int
+	// Buffers, when set, lends the Conn its read and write buffers only
+	// while it reads a request or writes a response (see Buffers). It
+	// serves the Conns of one thread.
+	Buffers *Buffers
 }
 
 // Defaults for Config.
@@ -101,7 +105,10 @@ func NewConn(rw io.ReadWriter, peer string, cfg Config) *Conn {
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = DefaultBuffer
 	}
-	c := &Conn{cfg: cfg, in: make([]byte, 0, cfg.Buffer), out: make([]byte, 0, cfg.Buffer)}
+	c := &Conn{cfg: cfg}
+	if cfg.Buffers == nil {
+		c.in, c.out = make([]byte, 0, cfg.Buffer), make([]byte, 0, cfg.Buffer)
+	}
 	c.Reset(rw, peer)
 	return c
 }
@@ -119,6 +126,13 @@ func (c *Conn) Reset(rw io.ReadWriter, peer string) {
 	}
 	c.in, c.r = c.in[:0], 0
 	c.out, c.open = c.out[:0], -1
+	if c.cfg.Buffers != nil {
+		c.lendBack()
+		if c.out != nil {
+			c.cfg.Buffers.put(c.out)
+			c.out = nil
+		}
+	}
 	c.stage, c.err = stageIdle, nil
 	c.req = Request{c: c}
 	c.resp = Response{c: c, header: c.resp.header[:0]}
@@ -158,6 +172,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			}
 		}
 		if c.stage == stageRunning {
+			c.lendBack() // not needed while the script runs
 			return &c.req, nil
 		}
 	}
@@ -205,11 +220,10 @@ func (c *Conn) fill() error {
 		c.in = c.in[:copy(c.in, c.in[c.r:])]
 		c.r = 0
 	}
-	if len(c.in) == cap(c.in) {
-		grown := make([]byte, len(c.in), 2*cap(c.in)+HeaderLen)
-		copy(grown, c.in)
-		c.in = grown
+	if w, ok := c.rw.(Waiter); ok && c.cfg.Buffers != nil {
+		return c.fillLent(w)
 	}
+	c.room()
 	n, err := c.rw.Read(c.in[len(c.in):cap(c.in)])
 	c.in = c.in[:len(c.in)+n]
 	if n > 0 {
@@ -218,6 +232,43 @@ func (c *Conn) fill() error {
 	if err == nil {
 		return nil // a Reader may return 0, nil: read again
 	}
+	return c.readErr(err)
+}
+
+// room makes sure c.in has room to read into: a borrowed buffer, or a
+// larger one for a record that does not fit.
+func (c *Conn) room() {
+	c.borrow()
+	if len(c.in) == cap(c.in) {
+		grown := make([]byte, len(c.in), 2*cap(c.in)+HeaderLen)
+		copy(grown, c.in)
+		c.in = grown
+	}
+}
+
+// fillLent is fill on a Waiter with Buffers: read what has arrived, and
+// when nothing has, wait with the buffer given back, unless it holds part
+// of a record.
+func (c *Conn) fillLent(w Waiter) error {
+	for {
+		c.room()
+		n, err := w.ReadNow(c.in[len(c.in):cap(c.in)])
+		c.in = c.in[:len(c.in)+n]
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return c.readErr(err)
+		}
+		c.lendBack()
+		if err := w.WaitReadable(); err != nil {
+			return err
+		}
+	}
+}
+
+// readErr is what a read's error means where the connection stands.
+func (c *Conn) readErr(err error) error {
 	if err != io.EOF {
 		return err
 	}
@@ -250,6 +301,7 @@ func (c *Conn) handle(rec Record) error {
 		}
 		c.req.aborted = true
 		if c.stage != stageRunning { // the script never ran: end it here
+			c.wbuf()
 			c.out = AppendEndRequest(c.out, id, 0, StatusRequestComplete)
 			c.trace(TypeEndRequest, id, 8)
 			if !c.req.KeepConn {
@@ -313,6 +365,7 @@ func (c *Conn) handle(rec Record) error {
 		return c.protoErr(nil, "unknown record type %d for request %d", uint8(rec.Type), id)
 	}
 	body := [8]byte{byte(rec.Type)}
+	c.wbuf()
 	c.out = AppendRecord(c.out, TypeUnknownType, 0, body[:])
 	c.trace(TypeUnknownType, 0, 8)
 	return nil
@@ -330,6 +383,7 @@ func (c *Conn) begin(rec Record) error {
 		}
 		// One request at a time on a connection: a second one is refused
 		// (section 5.5, FCGI_CANT_MPX_CONN) and its records are then ignored.
+		c.wbuf()
 		c.out = AppendEndRequest(c.out, id, 0, StatusCantMpxConn)
 		c.trace(TypeEndRequest, id, 8)
 		return nil
@@ -337,6 +391,7 @@ func (c *Conn) begin(rec Record) error {
 	role := Role(rec.Content[0])<<8 | Role(rec.Content[1])
 	keep := rec.Content[2]&FlagKeepConn != 0
 	if role != RoleResponder {
+		c.wbuf()
 		c.out = AppendEndRequest(c.out, id, 0, StatusUnknownRole)
 		c.trace(TypeEndRequest, id, 8)
 		if !keep {
@@ -371,6 +426,7 @@ func (c *Conn) getValues(content []byte) error {
 	if len(result) > MaxContent {
 		return c.protoErr(nil, "GET_VALUES asks for too much")
 	}
+	c.wbuf()
 	c.out = AppendRecord(c.out, TypeGetValuesResult, 0, result)
 	c.trace(TypeGetValuesResult, 0, len(result))
 	return nil
@@ -391,5 +447,9 @@ func (c *Conn) flush() error {
 	}
 	_, err := c.rw.Write(c.out)
 	c.out = c.out[:0]
+	if c.cfg.Buffers != nil {
+		c.cfg.Buffers.put(c.out)
+		c.out = nil
+	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -474,4 +475,80 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 			get(t, s.addr)
 		})
 	}
+}
+
+// waiter is a Waiter in memory: its bytes arrive in chunks, each made
+// readable by the WaitReadable before it; at each wait it notes whether
+// the Conn held a read buffer.
+type waiter struct {
+	chunks [][]byte
+	ready  bool
+	c      *Conn
+	held   []bool // per wait: did the Conn hold a read buffer?
+	out    bytes.Buffer
+}
+
+func (w *waiter) ReadNow(p []byte) (int, error) {
+	if !w.ready {
+		if len(w.chunks) == 0 {
+			return 0, io.EOF
+		}
+		return 0, nil
+	}
+	n := copy(p, w.chunks[0])
+	if w.chunks[0] = w.chunks[0][n:]; len(w.chunks[0]) == 0 {
+		w.chunks, w.ready = w.chunks[1:], false
+	}
+	return n, nil
+}
+
+func (w *waiter) WaitReadable() error {
+	w.held = append(w.held, cap(w.c.in) > 0)
+	w.ready = len(w.chunks) > 0
+	return nil
+}
+
+func (w *waiter) Read(p []byte) (int, error) {
+	panic("a Conn with Buffers on a Waiter must not block in Read")
+}
+func (w *waiter) Write(p []byte) (int, error) { return w.out.Write(p) }
+
+// With Buffers, a Conn on a Waiter holds no buffer while it waits for the
+// web server's bytes or while the script runs, and answers byte for byte
+// what a Conn with buffers of its own answers.
+func TestBuffersAreLentOnlyToReadAndWrite(t *testing.T) {
+	var params []byte
+	for name, value := range nginxParams("/hello.php") {
+		params = AppendParam(params, name, value)
+	}
+	// The records arrive in three reads, a wait before each.
+	chunks := [][]byte{
+		AppendBeginRequest(nil, 1, RoleResponder, 0),
+		AppendStream(nil, TypeParams, 1, params),
+		AppendStream(nil, TypeStdin, 1, []byte("body")),
+	}
+	wire := slices.Concat(chunks...)
+	hello := HandlerFunc(func(w *Response, r *Request) {
+		w.SetHeader("Content-Type", "text/plain")
+		w.WriteString("hello " + string(r.Stdin))
+	})
+
+	plain := &rw{in: bytes.NewReader(wire)}
+	_, err := NewConn(plain, "test", Config{}).ServeOne(hello)
+	require.NoError(t, err)
+
+	bufs := &Buffers{}
+	w := &waiter{chunks: slices.Clone(chunks)}
+	w.c = NewConn(w, "test", Config{Buffers: bufs})
+	var during bool
+	_, err = w.c.ServeOne(HandlerFunc(func(rw *Response, r *Request) {
+		during = cap(w.c.in) > 0 || w.c.out != nil
+		hello(rw, r)
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, plain.out.Bytes(), w.out.Bytes(), "the same answer")
+	assert.Equal(t, []bool{false, false, false}, w.held, "no buffer held while waiting")
+	assert.False(t, during, "no buffer held while the script ran")
+	assert.True(t, cap(w.c.in) == 0 && w.c.out == nil, "none held after the answer")
+	assert.Equal(t, 1, bufs.Free(), "one buffer served the reading and the writing")
 }

@@ -3,6 +3,7 @@ package fastcgi
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"testing"
@@ -79,29 +80,37 @@ func FuzzConn(f *testing.F) {
 	f.Add(append(nginxRequest(), nginxRequest()...), uint8(1))
 	f.Add(AppendRecord(nil, TypeGetValues, 0, AppendParam(nil, MaxConns, "")), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
-		in := &chunked{data: data, n: int(chunk) + 1}
-		c := NewConn(in, "fuzz", Config{MaxParams: 4096, MaxStdin: 4096})
-		var err error
-		for range 100 {
-			var req *Request
-			if req, err = c.ReadRequest(); err != nil {
-				break
+		serve := func(cfg Config) ([]byte, error) {
+			in := &chunked{data: data, n: int(chunk) + 1}
+			c := NewConn(in, "fuzz", cfg)
+			var err error
+			for range 100 {
+				var req *Request
+				if req, err = c.ReadRequest(); err != nil {
+					break
+				}
+				if req.ID == 0 {
+					t.Fatal("request with id 0")
+				}
+				w := c.Response()
+				w.WriteString(req.Params.Get("SCRIPT_NAME"))
+				w.Write(req.Stdin)
+				if err = c.Finish(0); err != nil {
+					break
+				}
 			}
-			if req.ID == 0 {
-				t.Fatal("request with id 0")
-			}
-			w := c.Response()
-			w.WriteString(req.Params.Get("SCRIPT_NAME"))
-			w.Write(req.Stdin)
-			if err = c.Finish(0); err != nil {
-				break
-			}
+			return in.out.Bytes(), err
 		}
+		out, err := serve(Config{MaxParams: 4096, MaxStdin: 4096})
 		var pe *ProtocolError
 		if err != nil && err != io.EOF && !errors.As(err, &pe) && !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("unexpected error type %T: %v", err, err)
 		}
-		out := in.out.Bytes()
+		// Lent buffers, small ones that must grow, change nothing.
+		lent, lentErr := serve(Config{MaxParams: 4096, MaxStdin: 4096, Buffers: &Buffers{Size: 16}})
+		if !bytes.Equal(out, lent) || fmt.Sprint(err) != fmt.Sprint(lentErr) {
+			t.Fatalf("with Buffers: %q, %v; without: %q, %v", lent, lentErr, out, err)
+		}
 		for len(out) > 0 {
 			rec, _, err := ReadRecord(bytes.NewReader(out), nil)
 			if err != nil {

@@ -25,6 +25,8 @@ type NowReader interface {
 // (it is neither a NowReader nor a syscall.Conn).
 func (c *Conn) Poll() bool {
 	c.closeStdout() // answers must not land inside an open STDOUT record
+	c.borrow()
+	defer c.lendBack()
 	for c.err == nil {
 		if rec, ok, err := c.buffered(); err != nil {
 			c.err = err

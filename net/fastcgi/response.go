@@ -158,6 +158,7 @@ func (w *Response) Log(format string, args ...any) {
 	c := w.c
 	c.closeStdout()
 	msg := fmt.Sprintf(format, args...)
+	c.wbuf()
 	for len(msg) > 0 {
 		n := min(len(msg), MaxContent)
 		c.out = AppendRecord(c.out, TypeStderr, c.req.ID, []byte(msg[:n]))
@@ -182,6 +183,7 @@ func (c *Conn) Finish(appStatus uint32) error {
 	w := &c.resp
 	w.writeHeader()
 	c.closeStdout()
+	c.wbuf()
 	id := c.req.ID
 	c.out = AppendRecord(c.out, TypeStdout, id, nil)
 	c.trace(TypeStdout, id, 0)
@@ -201,6 +203,7 @@ func (c *Conn) Finish(appStatus uint32) error {
 // appendStdout adds body bytes to the open STDOUT record, opening one (8
 // bytes reserved for its header) and closing full ones as needed.
 func appendStdout[T string | []byte](c *Conn, p T) {
+	c.wbuf()
 	for len(p) > 0 {
 		if c.open < 0 {
 			c.open = len(c.out)
