@@ -323,7 +323,7 @@ func (c *Conn) handle(rec Record) error {
 			if err != nil {
 				return c.protoErr(err, "request %d: %v", id, err)
 			}
-			c.pairs, c.req.Params.pairs = pairs, pairs
+			c.pairs, c.req.Params = pairs, Params{raw: c.params, pairs: pairs}
 			c.stage = stageStdin
 			return nil
 		}
@@ -414,7 +414,7 @@ func (c *Conn) getValues(content []byte) error {
 	}
 	var result []byte
 	for _, p := range asked {
-		switch string(p.name) {
+		switch string(p.name(content)) {
 		case MaxConns:
 			result = AppendParam(result, MaxConns, strconv.Itoa(c.cfg.MaxConns))
 		case MaxReqs:
