@@ -109,19 +109,11 @@ func (h *HTTPClient) Do(c *Co, method, rawURL, contentType string, body []byte) 
 	fail := func(err error) (*HTTPResponse, error) {
 		return nil, fmt.Errorf("coro: %s %s: %w", method, rawURL, err)
 	}
-	u, err := url.Parse(rawURL)
+	host, req, err := prepare(method, rawURL, contentType, body)
 	if err != nil {
 		return fail(err)
 	}
-	if u.Scheme != "http" {
-		return fail(fmt.Errorf("scheme %q: only http is supported", u.Scheme))
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
-	}
 	deadline := time.Now().Add(h.timeout())
-	req := request(method, u, contentType, body)
 	for attempt := 0; ; attempt++ {
 		hc, reused, err := h.conn(c, host, deadline)
 		if err != nil {
@@ -142,8 +134,27 @@ func (h *HTTPClient) Do(c *Co, method, rawURL, contentType string, body []byte) 
 
 // ANCHOR_END: do
 
-// roundTrip writes the request and reads the response. answered tells
-// whether any byte of a response came back before an error.
+// prepare parses rawURL and frames the request for host:port. It is a
+// function of its own, like readResponse, so that the stack space their
+// work takes is not held by every coroutine waiting for its answer: the
+// stack a waiting request holds is most of what it costs.
+func prepare(method, rawURL, contentType string, body []byte) (host string, req []byte, err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", nil, err
+	}
+	if u.Scheme != "http" {
+		return "", nil, fmt.Errorf("scheme %q: only http is supported", u.Scheme)
+	}
+	host = u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return host, request(method, u, contentType, body), nil
+}
+
+// roundTrip writes the request, waits for the answer and reads it.
+// answered tells whether any byte of a response came back before an error.
 func (h *HTTPClient) roundTrip(hc *httpConn, req []byte, method string, deadline time.Time) (resp *HTTPResponse, keep, answered bool, err error) {
 	hc.conn.SetDeadline(deadline)
 	if _, err := hc.conn.Write(req); err != nil {
@@ -152,6 +163,11 @@ func (h *HTTPClient) roundTrip(hc *httpConn, req []byte, method string, deadline
 	if err := hc.conn.WaitReadable(); err != nil {
 		return nil, false, false, err
 	}
+	return h.readResponse(hc, method, deadline)
+}
+
+// readResponse reads a whole response into a lent buffer.
+func (h *HTTPClient) readResponse(hc *httpConn, method string, deadline time.Time) (resp *HTTPResponse, keep, answered bool, err error) {
 	br := h.reader(hc.conn)
 	defer h.putReader(br)
 	if _, err := br.Peek(1); err != nil {

@@ -217,17 +217,8 @@ func (pw *poolWorker) ServeFastCGI(w *fastcgi.Response, r *fastcgi.Request) {
 // process serves other requests meanwhile, so its CPU time is not this
 // request's: concurrent leaves it out.
 func (pw *poolWorker) record(slot *scoreboard.Slot, began time.Time, w *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler, concurrent bool) {
-	p := r.Params
 	if slot != nil {
-		slot.Begin(scoreboard.Request{
-			Began:         began,
-			Method:        p.Get("REQUEST_METHOD"),
-			URI:           p.Get("REQUEST_URI"),
-			ContentLength: int64(len(r.Stdin)),
-			Script:        p.Get("SCRIPT_FILENAME"),
-			User:          p.Get("REMOTE_USER"),
-		})
-		slot.Stage(scoreboard.Executing)
+		begin(slot, began, r)
 	}
 	var cpu0 time.Duration
 	if !concurrent {
@@ -243,14 +234,35 @@ func (pw *poolWorker) record(slot *scoreboard.Slot, began time.Time, w *fastcgi.
 		slot.End(cpu, mem)
 	}
 	if pw.access != nil {
-		pw.access.WriteString(formatAccess(pw.format, served{
-			req: r, pool: pw.cfg.Name, status: w.Status(), began: began,
-			duration: time.Since(began), cpu: cpu, memory: mem,
-		}))
+		pw.logAccess(r, w, began, cpu, mem)
 	}
 	if slot != nil {
 		slot.Stage(scoreboard.Finishing)
 	}
+}
+
+// begin records the request in its slot. It, and logAccess, are
+// functions of their own so that record's stack frame, which every request
+// of a coroutine worker holds while its script waits, stays small.
+func begin(slot *scoreboard.Slot, began time.Time, r *fastcgi.Request) {
+	p := &r.Params
+	slot.Begin(scoreboard.Request{
+		Began:         began,
+		Method:        p.Get("REQUEST_METHOD"),
+		URI:           p.Get("REQUEST_URI"),
+		ContentLength: int64(len(r.Stdin)),
+		Script:        p.Get("SCRIPT_FILENAME"),
+		User:          p.Get("REMOTE_USER"),
+	})
+	slot.Stage(scoreboard.Executing)
+}
+
+// logAccess writes the request's access log line.
+func (pw *poolWorker) logAccess(r *fastcgi.Request, w *fastcgi.Response, began time.Time, cpu time.Duration, mem uint64) {
+	pw.access.WriteString(formatAccess(pw.format, served{
+		req: r, pool: pw.cfg.Name, status: w.Status(), began: began,
+		duration: time.Since(began), cpu: cpu, memory: mem,
+	}))
 }
 
 // serve answers the ping and status paths itself and hands every other
