@@ -107,7 +107,7 @@ func bodyOf(r *HTTPResponse, err error, method, url string) ([]byte, error) {
 // by using it. A POST is never sent twice.
 func (h *HTTPClient) Do(c *Co, method, rawURL, contentType string, body []byte) (*HTTPResponse, error) {
 	fail := func(err error) (*HTTPResponse, error) {
-		return nil, fmt.Errorf("coro: %s %s: %w", method, rawURL, err)
+		return nil, &requestError{method: method, url: rawURL, err: err}
 	}
 	host, req, err := prepare(method, rawURL, contentType, body)
 	if err != nil {
@@ -133,6 +133,20 @@ func (h *HTTPClient) Do(c *Co, method, rawURL, contentType string, body []byte) 
 }
 
 // ANCHOR_END: do
+
+// requestError is Do's error: "coro: GET http://...: what went wrong". A
+// type rather than fmt.Errorf at each return, whose arguments would take
+// stack space in Do's frame, held by every request waiting for an answer.
+type requestError struct {
+	method, url string
+	err         error
+}
+
+func (e *requestError) Error() string {
+	return "coro: " + e.method + " " + e.url + ": " + e.err.Error()
+}
+
+func (e *requestError) Unwrap() error { return e.err }
 
 // prepare parses rawURL and frames the request for host:port. It is a
 // function of its own, like readResponse, so that the stack space their
