@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -126,14 +125,6 @@ func (pw *poolWorker) runCoroutines(ln *sock.Listener) error {
 		w.Allow = pw.cfg.Allowed
 	}
 	onQuit(w.Stop)
-	if os.Getenv("GOGC") == "" { // an operator's GOGC wins
-		// Thousands of requests waiting at once keep a few KiB of heap
-		// each; Go's default lets the heap grow to twice what is live
-		// before it collects. Half that headroom costs collections twice
-		// as often, cheap next to the requests' wait: 19.9 -> 16.6 KiB
-		// of RSS per request in a worker holding 5,000.
-		debug.SetGCPercent(50)
-	}
 	return w.Run()
 }
 
