@@ -113,9 +113,12 @@ pm.max_children = %[4]d
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	// If the benchmark dies without Stop, the master gets SIGTERM, its
-	// fast stop, and takes its children with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// In a session of its own, as php-fpm's daemon mode (or a service
+	// manager) runs it, so that the CPUs are shared between the FPM,
+	// nginx and wrk as between programs (see peer.StartNginx). If the
+	// benchmark dies without Stop, the master gets SIGTERM, its fast
+	// stop, and takes its children with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
