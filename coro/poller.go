@@ -26,9 +26,11 @@ type handler interface {
 //	defer p.Close()
 //	s := coro.New(coro.Options{Idler: p})
 //
-// Every fd is registered once, edge-triggered, for reading and writing: a
-// coroutine parks only after read(2) or write(2) said EAGAIN, so the next
-// edge is exactly what it waits for, and no epoll_ctl is made per wait.
+// A connection's fd is registered once, edge-triggered, for reading and
+// writing: a coroutine parks only once the kernel has said there is no
+// more (EAGAIN, or a short read), so the next edge is exactly what it
+// waits for, and no epoll_ctl is made per wait. A shared listening socket
+// is the exception, level-triggered: see Listener.
 // A Poller serves one scheduler; only Wake may be called from elsewhere.
 type Poller struct {
 	// ep is the epoll instance (net/poll's "epoll-et" backend), whose Wait

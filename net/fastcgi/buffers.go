@@ -20,9 +20,6 @@ type Buffers struct {
 // large response is dropped rather than lent again and again.
 const keepBuffer = 64 << 10
 
-// Free is how many buffers wait to be lent, for tests.
-func (b *Buffers) Free() int { return len(b.free) }
-
 func (b *Buffers) get() []byte {
 	if n := len(b.free); n > 0 {
 		buf := b.free[n-1]
@@ -67,11 +64,19 @@ func (c *Conn) borrow() {
 	}
 }
 
-// lendBack gives the read buffer back when nothing is left in it.
-func (c *Conn) lendBack() {
+// lendBackIn gives the read buffer back when nothing is left in it.
+func (c *Conn) lendBackIn() {
 	if c.cfg.Buffers != nil && c.r == len(c.in) && cap(c.in) > 0 {
 		c.cfg.Buffers.put(c.in)
 		c.in, c.r = nil, 0
+	}
+}
+
+// lendBackOut gives the write buffer back, once what it held is written.
+func (c *Conn) lendBackOut() {
+	if c.cfg.Buffers != nil {
+		c.cfg.Buffers.put(c.out)
+		c.out = nil
 	}
 }
 

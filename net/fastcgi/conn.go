@@ -126,13 +126,8 @@ func (c *Conn) Reset(rw io.ReadWriter, peer string) {
 	}
 	c.in, c.r = c.in[:0], 0
 	c.out, c.open = c.out[:0], -1
-	if c.cfg.Buffers != nil {
-		c.lendBack()
-		if c.out != nil {
-			c.cfg.Buffers.put(c.out)
-			c.out = nil
-		}
-	}
+	c.lendBackIn()
+	c.lendBackOut()
 	c.stage, c.err = stageIdle, nil
 	c.req = Request{c: c}
 	c.resp = Response{c: c, header: c.resp.header[:0]}
@@ -172,7 +167,7 @@ func (c *Conn) ReadRequest() (*Request, error) {
 			}
 		}
 		if c.stage == stageRunning {
-			c.lendBack() // not needed while the script runs
+			c.lendBackIn() // not needed while the script runs
 			return &c.req, nil
 		}
 	}
@@ -260,7 +255,7 @@ func (c *Conn) fillLent(w Waiter) error {
 		if err != nil {
 			return c.readErr(err)
 		}
-		c.lendBack()
+		c.lendBackIn()
 		if err := w.WaitReadable(); err != nil {
 			return err
 		}
@@ -447,9 +442,6 @@ func (c *Conn) flush() error {
 	}
 	_, err := c.rw.Write(c.out)
 	c.out = c.out[:0]
-	if c.cfg.Buffers != nil {
-		c.cfg.Buffers.put(c.out)
-		c.out = nil
-	}
+	c.lendBackOut()
 	return err
 }

@@ -550,5 +550,5 @@ func TestBuffersAreLentOnlyToReadAndWrite(t *testing.T) {
 	assert.Equal(t, []bool{false, false, false}, w.held, "no buffer held while waiting")
 	assert.False(t, during, "no buffer held while the script ran")
 	assert.True(t, cap(w.c.in) == 0 && w.c.out == nil, "none held after the answer")
-	assert.Equal(t, 1, bufs.Free(), "one buffer served the reading and the writing")
+	assert.Len(t, bufs.free, 1, "one buffer served the reading and the writing")
 }

@@ -26,7 +26,7 @@ type NowReader interface {
 func (c *Conn) Poll() bool {
 	c.closeStdout() // answers must not land inside an open STDOUT record
 	c.borrow()
-	defer c.lendBack()
+	defer c.lendBackIn()
 	for c.err == nil {
 		if rec, ok, err := c.buffered(); err != nil {
 			c.err = err
