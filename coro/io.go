@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/corofpm/corofpm/net/poll"
+	"github.com/corofpm/corofpm/net/sock"
 	"golang.org/x/sys/unix"
 )
 
@@ -179,13 +180,23 @@ func (c *Conn) WaitReadable() error {
 // Write writes all of p. A short write is the normal case on a socket
 // whose send buffer is full: it writes what fits, parks until the fd is
 // writable again, and goes on. On error it returns how much was written.
-func (c *Conn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) { return c.send(p, 0) }
+
+// WriteLast is Write for the last bytes before Close: send(2) with
+// MSG_MORE holds back their last partial segment, and Close's FIN leaves
+// in it (fastcgi.LastWriter). Close right after, or they wait up to
+// 200 ms for the kernel's timer.
+func (c *Conn) WriteLast(p []byte) (int, error) { return c.send(p, unix.MSG_MORE) }
+
+// send is write(2), or send(2) with flags (on a socket only), until all of
+// p is written.
+func (c *Conn) send(p []byte, flags int) (int, error) {
 	done := 0
 	for done < len(p) {
 		if c.fd < 0 {
 			return done, c.closedErr("write to")
 		}
-		n, err := unix.Write(c.fd, p[done:])
+		n, err := sock.SendSome(c.fd, p[done:], flags)
 		switch {
 		case err == unix.EAGAIN:
 			if err := c.wait(&c.writer, &c.wtok, true, c.writeDeadline); err != nil {

@@ -552,3 +552,41 @@ func TestBuffersAreLentOnlyToReadAndWrite(t *testing.T) {
 	assert.True(t, cap(w.c.in) == 0 && w.c.out == nil, "none held after the answer")
 	assert.Len(t, bufs.free, 1, "one buffer served the reading and the writing")
 }
+
+// lastRW is an in-memory connection that is a LastWriter: it records what
+// came through WriteLast apart.
+type lastRW struct {
+	rw
+	last bytes.Buffer
+}
+
+func (c *lastRW) WriteLast(p []byte) (int, error) { return c.last.Write(p) }
+
+// The answer to a request without FCGI_KEEP_CONN is written with
+// WriteLast, in one piece that ends with END_REQUEST; a kept connection's
+// answers with Write, since the connection is not closed after them.
+func TestFinishWritesLastOnlyBeforeAClose(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		flags := uint8(0)
+		if keep {
+			flags = FlagKeepConn
+		}
+		wire := AppendBeginRequest(nil, 1, RoleResponder, flags)
+		wire = AppendStream(wire, TypeParams, 1, AppendParam(nil, "SCRIPT_NAME", "/a.php"))
+		wire = AppendStream(wire, TypeStdin, 1, nil)
+		conn := &lastRW{rw: rw{in: bytes.NewReader(wire)}}
+		more, err := NewConn(conn, "test", Config{}).ServeOne(HandlerFunc(func(w *Response, r *Request) {
+			io.WriteString(w, "hello")
+		}))
+		require.NoError(t, err)
+		assert.Equal(t, keep, more)
+		written, other := conn.last.Bytes(), conn.out.Bytes()
+		if keep {
+			written, other = other, written
+		}
+		assert.Empty(t, other, "keep=%v", keep)
+		assert.Contains(t, string(written), "hello")
+		end := AppendEndRequest(nil, 1, 0, StatusRequestComplete)
+		assert.True(t, bytes.HasSuffix(written, end), "keep=%v: the answer ends with END_REQUEST", keep)
+	}
+}

@@ -177,8 +177,10 @@ func (w *Response) Flush() error {
 
 // Finish ends the current request: the header block if the script wrote
 // nothing, the end of the STDOUT (and STDERR) streams, END_REQUEST with
-// appStatus (the script's exit status), then one write. It returns an error
-// if the write failed or if polling during the script met malformed input.
+// appStatus (the script's exit status), then one write: with WriteLast when
+// the web server did not ask to keep the connection (see LastWriter). It
+// returns an error if the write failed or if polling during the script met
+// malformed input.
 func (c *Conn) Finish(appStatus uint32) error {
 	w := &c.resp
 	w.writeHeader()
@@ -194,7 +196,7 @@ func (c *Conn) Finish(appStatus uint32) error {
 	c.out = AppendEndRequest(c.out, id, appStatus, StatusRequestComplete)
 	c.trace(TypeEndRequest, id, 8)
 	c.stage = stageIdle
-	if err := c.flush(); err != nil {
+	if err := c.send(!c.req.KeepConn); err != nil {
 		return err
 	}
 	return c.err

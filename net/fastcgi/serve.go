@@ -19,8 +19,9 @@ func (f HandlerFunc) ServeFastCGI(w *Response, r *Request) { f(w, r) }
 // Serve runs requests on the connection one after the other until the web
 // server closes it or asks for it to be closed (no FCGI_KEEP_CONN). It
 // returns nil for a clean end and the error otherwise; the caller closes
-// the connection either way. A handler that panics gets a 500 and a log
-// line on STDERR, like a PHP fatal error, and the connection goes on.
+// the connection either way, at once (see LastWriter). A handler that
+// panics gets a 500 and a log line on STDERR, like a PHP fatal error, and
+// the connection goes on.
 func (c *Conn) Serve(h Handler) error {
 	for {
 		more, err := c.ServeOne(h)
@@ -36,6 +37,8 @@ func (c *Conn) Serve(h Handler) error {
 // ServeOne reads one request, runs h and finishes it. more reports whether
 // the web server wants the connection kept for another request; a worker
 // that is stopping, or has served its max_requests, closes it instead.
+// When more is false, close the connection at once: the answer's tail may
+// be waiting for the FIN (LastWriter).
 // The peer closing the connection before a request is a clean end, but no
 // request was served: false, io.EOF.
 func (c *Conn) ServeOne(h Handler) (more bool, err error) {

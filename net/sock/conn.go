@@ -54,10 +54,18 @@ func (c *Conn) ReadNow(p []byte) (int, error) {
 }
 
 // Write writes all of p, looping over short writes.
-func (c *Conn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) { return c.send(p, 0) }
+
+// WriteLast is Write for the last bytes before Close: send(2) with
+// MSG_MORE holds back their last partial segment, and the FIN that Close
+// sends leaves in it instead of a segment of its own (fastcgi.LastWriter).
+// Close right after, or they wait up to 200 ms for the kernel's timer.
+func (c *Conn) WriteLast(p []byte) (int, error) { return c.send(p, unix.MSG_MORE) }
+
+func (c *Conn) send(p []byte, flags int) (int, error) {
 	done := 0
 	for done < len(p) {
-		n, err := unix.Write(c.FD, p[done:])
+		n, err := SendSome(c.FD, p[done:], flags)
 		if err == unix.EINTR {
 			continue
 		}
@@ -67,6 +75,15 @@ func (c *Conn) Write(p []byte) (int, error) {
 		done += n
 	}
 	return done, nil
+}
+
+// SendSome is one write(2) of p to fd, or send(2) with flags if there are
+// any (send(2) is for sockets only): it returns how much the kernel took.
+func SendSome(fd int, p []byte, flags int) (int, error) {
+	if flags == 0 {
+		return unix.Write(fd, p)
+	}
+	return unix.SendmsgN(fd, p, nil, nil, flags)
 }
 
 // Close closes the fd.
