@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -70,7 +71,27 @@ type CoroutineWorker struct {
 	// their buffers as the blocking worker reuses its one: nginx opens a
 	// connection per request unless told to keep them.
 	spare []*fastcgi.Conn
+	// running counts the requests in flight, peak the most at once since
+	// memory was last given back, idleSince when running last fell to 0;
+	// stopRelease cancels the pending release (see release).
+	running, peak int
+	idleSince     time.Time
+	stopRelease   func() bool
+	// free gives the memory back; nil means debug.FreeOSMemory.
+	free func()
 }
+
+// releaseIdle is how long a worker that held releasePeak requests or more
+// at once must have none before it gives its memory back to the kernel.
+// A burst's memory (stacks, buffers, ~20 KiB a request) is garbage once
+// the burst is over, but an idle Go process allocates nothing, so nothing
+// starts the collection that would free it: the worker would keep the RSS
+// of its busiest moment until the runtime's forced collection, minutes
+// later. Under releasePeak the memory at stake is a megabyte or two.
+const (
+	releaseIdle = time.Second
+	releasePeak = 64
+)
 
 // ANCHOR: coroutine-worker
 // Run serves until Stop or MaxRequests, then waits for the requests in
@@ -172,6 +193,10 @@ func (w *CoroutineWorker) leave() {
 		return
 	}
 	w.stopping = true
+	if w.stopRelease != nil { // or Run would wait for it
+		w.stopRelease()
+		w.stopRelease = nil
+	}
 	w.listener.Close() // wakes the acceptor with ErrClosed
 	for conn := range w.kept {
 		conn.Close() // its coroutine's read fails: it ends
@@ -234,6 +259,9 @@ func (w *CoroutineWorker) putConn(fc *fastcgi.Conn) {
 // serveRequest runs one request under its terminate timeout, recorded in
 // a scoreboard slot of its own.
 func (w *CoroutineWorker) serveRequest(c *coro.Co, conn *coro.Conn, rw *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler) {
+	w.running++
+	w.peak = max(w.peak, w.running)
+	defer w.requestDone()
 	var slot *scoreboard.Slot
 	if w.Slot != nil {
 		s, err := w.Slot()
@@ -262,6 +290,40 @@ func (w *CoroutineWorker) serveRequest(c *coro.Co, conn *coro.Conn, rw *fastcgi.
 		return
 	}
 	scripts.ServeFastCGI(rw, r)
+}
+
+// requestDone counts a request out; the last one out after a burst sets
+// off the release of its memory.
+func (w *CoroutineWorker) requestDone() {
+	w.running--
+	if w.running > 0 || w.peak < releasePeak || w.stopping {
+		return
+	}
+	w.idleSince = time.Now()
+	if w.stopRelease == nil {
+		w.stopRelease = w.sched.After(releaseIdle, w.release)
+	}
+}
+
+// release gives the memory of the last burst back to the kernel
+// (debug.FreeOSMemory: a collection, then the freed pages returned), once
+// the worker has been without a request for releaseIdle. A request that
+// came and went meanwhile postpones it.
+func (w *CoroutineWorker) release() {
+	w.stopRelease = nil
+	if w.running > 0 { // busy again: its last request out sets it off again
+		return
+	}
+	if wait := releaseIdle - time.Since(w.idleSince); wait > 0 {
+		w.stopRelease = w.sched.After(wait, w.release)
+		return
+	}
+	w.peak = 0
+	if w.free != nil {
+		w.free()
+		return
+	}
+	debug.FreeOSMemory()
 }
 
 func (w *CoroutineWorker) logf(format string, args ...any) {
