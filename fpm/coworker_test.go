@@ -30,11 +30,7 @@ func sleepRequest(ms string) []byte {
 // releaseIdle, once per burst; a request meanwhile postpones it, and a few
 // requests at once are no burst.
 func TestCoroutineWorkerGivesMemoryBackAfterABurst(t *testing.T) {
-	ls, err := newListeners()
-	require.NoError(t, err)
-	defer ls.closeAll()
-	ln, _, err := ls.listen("127.0.0.1:0", 511)
-	require.NoError(t, err)
+	ln := poolSocket(t)
 	var freed atomic.Int32
 	w := &CoroutineWorker{Listener: ln, Scripts: script.Default(script.Blocking{}, ""), Coroutines: 2 * releasePeak,
 		free: func() { freed.Add(1) }}

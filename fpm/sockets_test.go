@@ -12,15 +12,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// poolSocket opens a pool's TCP socket on a free loopback port, as the
+// master does, and closes it when the test ends.
+func poolSocket(tb testing.TB) *sock.Listener {
+	ls, err := newListeners()
+	require.NoError(tb, err)
+	tb.Cleanup(ls.closeAll)
+	l, _, err := ls.listen("127.0.0.1:0", 511)
+	require.NoError(tb, err)
+	return l
+}
+
 // A pool's TCP socket queues a connection only once it has sent something
 // (TCP_DEFER_ACCEPT): a worker is never woken for a connection with no
 // request in it yet.
 func TestTCPSocketDefersAccept(t *testing.T) {
-	ls, err := newListeners()
-	require.NoError(t, err)
-	defer ls.closeAll()
-	l, _, err := ls.listen("127.0.0.1:0", 16)
-	require.NoError(t, err)
+	l := poolSocket(t)
 	secs, err := unix.GetsockoptInt(l.FD, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT)
 	require.NoError(t, err)
 	assert.Positive(t, secs)

@@ -38,15 +38,7 @@ func helloRequest() []byte {
 func BenchmarkWorker(b *testing.B) {
 	for _, model := range []string{"blocking", "coroutine"} {
 		b.Run(model, func(b *testing.B) {
-			ls, err := newListeners()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ls.closeAll()
-			ln, _, err := ls.listen("127.0.0.1:0", 511)
-			if err != nil {
-				b.Fatal(err)
-			}
+			ln := poolSocket(b)
 			scripts := script.Default(script.Blocking{}, "")
 			var stop func()
 			done := make(chan error, 1)
