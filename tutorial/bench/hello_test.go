@@ -78,8 +78,10 @@ type helloRow struct {
 	pids func() []int
 	// workers lists an FPM's workers, whose RSS rss records after each
 	// round (nil for the servers that are not an FPM).
-	workers  func() ([]int, error)
-	cpu      []float64
+	workers func() ([]int, error)
+	cpu     []float64
+	// nginxCPU is the same for the row's nginx (master and workers).
+	nginxCPU []float64
 	rps      []float64 // one figure per round
 	p50, p99 []float64 // seconds, one figure per round
 	rss      []float64 // bytes, one figure per round
@@ -155,7 +157,7 @@ func BenchmarkHello(b *testing.B) {
 					mustGet(b, url, HelloBody)
 					RunWrk(url, helloConns, warmup) // fill caches, open connections
 				}
-				cpu0, server0 := ReadCPU(), r.serverCPU()
+				cpu0, server0, nginx0 := ReadCPU(), r.serverCPU(), nginxCPU(n)
 				w, err := RunWrk(url, helloConns, duration)
 				if err != nil {
 					b.Fatal(err)
@@ -163,6 +165,9 @@ func BenchmarkHello(b *testing.B) {
 				r.others = max(r.others, Others(cpu0, ReadCPU()))
 				if w.Requests > 0 && r.pids != nil {
 					r.cpu = append(r.cpu, float64(r.serverCPU()-server0)/float64(w.Requests)/1e3)
+				}
+				if w.Requests > 0 {
+					r.nginxCPU = append(r.nginxCPU, float64(nginxCPU(n)-nginx0)/float64(w.Requests)/1e3)
 				}
 				if r.workers != nil {
 					kids, _ := r.workers()
@@ -179,6 +184,12 @@ func BenchmarkHello(b *testing.B) {
 	notes := printHello(rows, duration, rounds)
 	recordHello(rows, duration, notes)
 	reportHello(b, rows)
+}
+
+// nginxCPU is the CPU time n's master and workers have used so far.
+func nginxCPU(n *peer.Nginx) time.Duration {
+	workers, _ := peer.ChildrenOf(n.Pid)
+	return ProcessCPU(append(workers, n.Pid)...)
 }
 
 // finish sets each row's median and its ratios: to php-fpm in the same
@@ -211,7 +222,7 @@ func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 	say.Step("hello world through nginx, pm static %d (coroutine: %d × %d), wrk -t2 -c%d -d%s, median of %d runs%s",
 		children, children, helloCoroutines, helloConns, duration, rounds, quickNote())
 	t := say.Table("server", "nginx → server", "keepalive", "req/s", "p50", "p99", "× php-fpm", "× blocking", "× ceiling",
-		"server CPU/req", "worker RSS", "errors", "others' CPU")
+		"server CPU/req", "nginx CPU/req", "worker RSS", "errors", "others' CPU")
 	for _, r := range rows {
 		keep := "-"
 		if r.nginx.KeepConn {
@@ -221,19 +232,24 @@ func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 		if r.mode != "-" {
 			vsPHP, vsBlocking = fmt.Sprintf("%.2f", r.vsPHP), fmt.Sprintf("%.2f", r.vsBlocking)
 		}
-		cpu, rss := "-", "-"
+		cpu, nginx, rss := "-", "-", "-"
 		if len(r.cpu) > 0 {
 			cpu = fmt.Sprintf("%.1fµs", median(r.cpu))
+		}
+		if len(r.nginxCPU) > 0 {
+			nginx = fmt.Sprintf("%.1fµs", median(r.nginxCPU))
 		}
 		if len(r.rss) > 0 {
 			rss = MiB(int64(median(r.rss)))
 		}
 		t.Row(r.server, r.mode, keep, r.median, secs(median(r.p50)), secs(median(r.p99)), vsPHP, vsBlocking, r.vsCeiling,
-			cpu, rss, r.errors.Summary(), fmt.Sprintf("%.0f%%", r.others))
+			cpu, nginx, rss, r.errors.Summary(), fmt.Sprintf("%.0f%%", r.others))
 	}
 	t.Print()
 	say.Say("wrk, nginx (2 workers) and the servers share this machine's %d CPUs: the same for every row.", runtime.NumCPU())
-	say.Say("server CPU/req: user+system time of the server's processes (FPM master and workers) per request, median.")
+	say.Say("server CPU/req: user+system time of the server's processes (FPM master and workers) per request, median;")
+	say.Say("nginx CPU/req: the same for nginx. Each includes the kernel's work on its behalf, such as the TCP of the")
+	say.Say("packets it sends, which on loopback is the receiving side's too.")
 	say.Say("worker RSS: the pool's %d workers' resident memory summed (VmRSS), after the run, median.", children)
 	say.Say("others' CPU: the most that programs outside this benchmark used during one run of the row.")
 	say.Say("keepalive: nginx's upstream keepalive × its 2 workers in keep-conn mode: one kept connection per FPM child for the servers")
@@ -244,12 +260,30 @@ func printHello(rows []*helloRow, duration time.Duration, rounds int) []string {
 		if r.server == "corofpm coroutine" && !r.narrow {
 			notes = append(notes, fmt.Sprintf("%s: coroutine workers at %.2f× blocking (target ≥ 1.0: %s) and %.2f× php-fpm (target ≥ 1.5: %s)",
 				r.mode, r.vsBlocking, verdict(r.vsBlocking >= 1.0), r.vsPHP, verdict(r.vsPHP >= 1.5)))
+			if r.vsPHP < 1.5 && len(r.cpu) > 0 {
+				notes = append(notes, budget(r))
+			}
 		}
 	}
 	for _, n := range notes {
 		say.Say("%s", n)
 	}
 	return notes
+}
+
+// budget says what 1.5× php-fpm would take of a coroutine row that is
+// short of it. With the CPUs saturated (wrk, nginx and the FPM share them,
+// and the others' CPU column stays near 0), a row's requests/s is the
+// cores' time over its CPU time per request; what is not the FPM's (nginx,
+// wrk, the kernel's work for them) stays when the FPM gets cheaper, so the
+// FPM's share at 1.5× php-fpm is what is left of that row's budget.
+func budget(r *helloRow) string {
+	cores := float64(runtime.NumCPU()) * 1e6 // µs of CPU per second
+	target := 1.5 * r.median / r.vsPHP
+	rest := cores/r.median - median(r.cpu)
+	return fmt.Sprintf("%s: 1.5× php-fpm is %.0f req/s, %.1f µs of the %d CPUs a request; all but the FPM (nginx, wrk, the kernel for them) "+
+		"took %.1f µs a request in this row, which leaves the FPM %.1f µs, where it took %.1f",
+		r.mode, target, cores/target, runtime.NumCPU(), rest, cores/target-rest, median(r.cpu))
 }
 
 // recordHello adds the hello table to the results file.
