@@ -214,8 +214,9 @@ func (pw *poolWorker) ServeFastCGI(w *fastcgi.Response, r *fastcgi.Request) {
 
 // record serves one request and records it on the way: in its scoreboard
 // slot (nil: none to be had), and in the access log. A coroutine worker's
-// process serves other requests meanwhile, so its CPU time is not this
-// request's: concurrent leaves it out.
+// process serves other requests meanwhile, so neither its CPU time nor its
+// peak memory is this request's: concurrent leaves both out (0), and
+// spares the request a getrusage(2).
 func (pw *poolWorker) record(slot *scoreboard.Slot, began time.Time, w *fastcgi.Response, r *fastcgi.Request, scripts fastcgi.Handler, concurrent bool) {
 	if slot != nil {
 		begin(slot, began, r)
@@ -225,10 +226,11 @@ func (pw *poolWorker) record(slot *scoreboard.Slot, began time.Time, w *fastcgi.
 		cpu0, _ = usage()
 	}
 	pw.serve(w, r, scripts)
-	cpu1, mem := usage()
-	cpu := cpu1 - cpu0
-	if concurrent {
-		cpu = 0
+	var cpu time.Duration
+	var mem uint64
+	if !concurrent {
+		cpu1, peak := usage()
+		cpu, mem = cpu1-cpu0, peak
 	}
 	if slot != nil {
 		slot.End(cpu, mem)
