@@ -36,8 +36,10 @@ func Run(ln *sock.Listener, h fastcgi.Handler, maxRequests int, logf func(format
 	//      error. On another error, logf it in one line and stop serving
 	//      this connection. Count requests in the handler (wrap h in a
 	//      fastcgi.HandlerFunc that adds one and calls h).
-	//   4. c.Close(): without it the web server waits for the end of a
-	//      response that has ended, and the fd leaks.
+	//   4. c.Close(), at once: the web server waits for it to end a
+	//      response without FCGI_KEEP_CONN, whose last bytes even wait in
+	//      the kernel to leave with the FIN (fastcgi.LastWriter); and
+	//      without it the fd leaks.
 	//   5. If maxRequests > 0 and that many requests were served, return nil.
 	return errors.New("lab03: Run not written yet (TODO(lab))")
 }
