@@ -25,6 +25,17 @@ func openFDs(t testing.TB) int {
 
 // runIO runs main on a scheduler whose Idler is a Poller, then checks that
 // every fd was unregistered and closed: the fd-leak check of every IO test.
+// hookedListener listens on a free loopback port and hooks the socket on
+// p; the caller closes it.
+func hookedListener(t *testing.T, c *Co, p *Poller, backlog int) *Listener {
+	t.Helper()
+	ln, err := sock.Listen("127.0.0.1:0", backlog)
+	require.NoError(t, err)
+	l, err := NewListener(c.Scheduler(), p, ln)
+	require.NoError(t, err)
+	return l
+}
+
 func runIO(t *testing.T, main func(c *Co, p *Poller)) *Poller {
 	t.Helper()
 	before := openFDs(t)
@@ -164,10 +175,7 @@ func TestConnCancel(t *testing.T) {
 func TestListenerEcho(t *testing.T) {
 	const clients, acceptors = 50, 4
 	runIO(t, func(c *Co, p *Poller) {
-		ln, err := sock.Listen("127.0.0.1:0", 128)
-		require.NoError(t, err)
-		l, err := NewListener(c.Scheduler(), p, ln)
-		require.NoError(t, err)
+		l := hookedListener(t, c, p, 128)
 		var closedErrs int
 		for range acceptors {
 			c.Go(func(c *Co) {
@@ -296,10 +304,7 @@ func TestManySleepers(t *testing.T) {
 func TestListenerLevelTriggered(t *testing.T) {
 	const queued = 5
 	runIO(t, func(c *Co, p *Poller) {
-		ln, err := sock.Listen("127.0.0.1:0", 8)
-		require.NoError(t, err)
-		l, err := NewListener(c.Scheduler(), p, ln)
-		require.NoError(t, err)
+		l := hookedListener(t, c, p, 8)
 		defer l.Close()
 		for range queued {
 			client, err := sock.Dial(l.Addr())
@@ -323,10 +328,7 @@ func TestListenerLevelTriggered(t *testing.T) {
 // resumes it and takes the connection waiting.
 func TestListenerPauseResume(t *testing.T) {
 	runIO(t, func(c *Co, p *Poller) {
-		ln, err := sock.Listen("127.0.0.1:0", 8)
-		require.NoError(t, err)
-		l, err := NewListener(c.Scheduler(), p, ln)
-		require.NoError(t, err)
+		l := hookedListener(t, c, p, 8)
 		defer l.Close()
 		l.Pause()
 		assert.Equal(t, 0, p.Watched(), "paused: the socket is out of the epoll set")
