@@ -64,6 +64,9 @@ type Conn struct {
 	rw   io.ReadWriter
 	peer string
 	cfg  Config
+	// waiter is rw when it is a Waiter and cfg.Buffers is set: such a Conn
+	// waits for bytes with its read buffer given back (fillLent).
+	waiter Waiter
 
 	// in holds bytes read but not yet consumed: in[r:]. It grows to the largest
 	// record seen (at most 65535+255+8 bytes) and is then reused.
@@ -121,6 +124,10 @@ const keepStdin = 64 << 10
 // Reset makes c serve a new connection, keeping its buffers.
 func (c *Conn) Reset(rw io.ReadWriter, peer string) {
 	c.rw, c.peer = rw, peer
+	c.waiter = nil
+	if w, ok := rw.(Waiter); ok && c.cfg.Buffers != nil {
+		c.waiter = w
+	}
 	if cap(c.stdin) > keepStdin {
 		c.stdin = nil
 	}
@@ -215,8 +222,8 @@ func (c *Conn) fill() error {
 		c.in = c.in[:copy(c.in, c.in[c.r:])]
 		c.r = 0
 	}
-	if w, ok := c.rw.(Waiter); ok && c.cfg.Buffers != nil {
-		return c.fillLent(w)
+	if c.waiter != nil {
+		return c.fillLent()
 	}
 	c.room()
 	n, err := c.rw.Read(c.in[len(c.in):cap(c.in)])
@@ -244,10 +251,10 @@ func (c *Conn) room() {
 // fillLent is fill on a Waiter with Buffers: read what has arrived, and
 // when nothing has, wait with the buffer given back, unless it holds part
 // of a record.
-func (c *Conn) fillLent(w Waiter) error {
+func (c *Conn) fillLent() error {
 	for {
 		c.room()
-		n, err := w.ReadNow(c.in[len(c.in):cap(c.in)])
+		n, err := c.waiter.ReadNow(c.in[len(c.in):cap(c.in)])
 		c.in = c.in[:len(c.in)+n]
 		if n > 0 {
 			return nil
@@ -256,7 +263,7 @@ func (c *Conn) fillLent(w Waiter) error {
 			return c.readErr(err)
 		}
 		c.lendBackIn()
-		if err := w.WaitReadable(); err != nil {
+		if err := c.waiter.WaitReadable(); err != nil {
 			return err
 		}
 	}
