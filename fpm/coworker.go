@@ -77,7 +77,7 @@ type CoroutineWorker struct {
 	running, peak int
 	idleSince     time.Time
 	stopRelease   func() bool
-	// free gives the memory back; nil means debug.FreeOSMemory.
+	// free gives the memory back: debug.FreeOSMemory unless a test set it.
 	free func()
 }
 
@@ -117,6 +117,9 @@ func (w *CoroutineWorker) Run() error {
 	}
 	w.mu.Unlock()
 	defer w.listener.Close()
+	if w.free == nil {
+		w.free = debug.FreeOSMemory
+	}
 	if w.Config.Buffers == nil {
 		// Thousands of connections, most waiting (on an upstream, or for
 		// nginx's next request on a kept one): buffers are lent to those
@@ -319,11 +322,7 @@ func (w *CoroutineWorker) release() {
 		return
 	}
 	w.peak = 0
-	if w.free != nil {
-		w.free()
-		return
-	}
-	debug.FreeOSMemory()
+	w.free()
 }
 
 func (w *CoroutineWorker) logf(format string, args ...any) {
